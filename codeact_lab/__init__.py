@@ -1,0 +1,31 @@
+"""codeact-lab: CodeAct agents in JupyterLab.
+
+The model's every action is Python code, run in the notebook's own kernel; its
+output goes back to the model, turn after turn, until it answers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+try:
+    from ._version import __version__
+except ImportError:  # a source checkout that was never built
+    __version__ = "0.0.0+unknown"
+
+
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    return [{"src": "labextension", "dest": "codeact-lab"}]
+
+
+def _jupyter_server_extension_points() -> list[dict[str, str]]:
+    return [{"module": "codeact_lab"}]
+
+
+def _load_jupyter_server_extension(server_app: Any) -> None:
+    from .server import load_extension
+
+    load_extension(server_app)
+
+
+__all__ = ["__version__"]

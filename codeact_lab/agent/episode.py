@@ -1,0 +1,339 @@
+"""The Episode: the one record of a CodeAct run.
+
+Everything else (the transcript a terminal prints, the notebook cells, the
+chat view, the messages sent to the model, exports) is derived from it.
+
+An episode changes only by applying :class:`Event` objects. ``Episode.apply``
+is a pure, idempotent reducer: an event whose ``seq`` is not newer than the
+last one applied is ignored, so a client that reconnects and receives an event
+twice ends up with the same record.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from enum import Enum
+from typing import Any
+
+
+class FinalState(str, Enum):
+    """How an episode ended."""
+
+    SOLVED = "solved"  # the model gave a <solution>
+    REPLIED = "replied"  # the model ended its turn talking to the user, without a <solution>
+    STOPPED = "stopped"  # the user (or host) asked it to stop
+    FAILED = "failed"  # an error the loop could not recover from (endpoint down, kernel dead, ...)
+    MAX_TURNS = "max_turns"  # the turn limit was reached
+    BUDGET = "budget"  # the wall-clock budget ran out
+    INTERRUPTED = "interrupted"  # the host went away mid-episode (e.g. server restart)
+
+
+class StepKind(str, Enum):
+    USER = "user"  # the task, or a follow-up message
+    ASSISTANT = "assistant"  # one model reply, whole
+    ACTION = "action"  # one code action and its execution
+    OBSERVATION = "observation"  # what the model is told about the action(s)
+    SOLUTION = "solution"
+    ERROR = "error"
+
+
+class ActionStatus(str, Enum):
+    PENDING = "pending"  # parsed, not yet approved or run
+    AWAITING_APPROVAL = "awaiting_approval"
+    REJECTED = "rejected"
+    RUNNING = "running"
+    OK = "ok"
+    ERROR = "error"  # the code raised
+    TIMEOUT = "timeout"  # interrupted after the action timeout
+    INTERRUPTED = "interrupted"  # interrupted by a stop
+    DEAD = "dead"  # the kernel died while running it
+    SKIPPED = "skipped"  # not run (an earlier action of the same reply failed, or a stop)
+
+
+TERMINAL_ACTION_STATUSES = frozenset(
+    {
+        ActionStatus.REJECTED,
+        ActionStatus.OK,
+        ActionStatus.ERROR,
+        ActionStatus.TIMEOUT,
+        ActionStatus.INTERRUPTED,
+        ActionStatus.DEAD,
+        ActionStatus.SKIPPED,
+    }
+)
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def now() -> float:
+    return time.time()
+
+
+@dataclass
+class Usage:
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    def add(self, other: Usage) -> None:
+        self.prompt_tokens += other.prompt_tokens
+        self.completion_tokens += other.completion_tokens
+
+    def to_dict(self) -> dict[str, int]:
+        return {
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "total_tokens": self.total_tokens,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> Usage:
+        data = data or {}
+        return cls(int(data.get("prompt_tokens", 0)), int(data.get("completion_tokens", 0)))
+
+
+@dataclass
+class EpisodeSettings:
+    """What an episode ran with. Never holds a secret: no API key, no credentials in URLs."""
+
+    model: str = ""
+    endpoint: str = ""  # scheme://host[:port]/path, credentials and query removed
+    prompt_version: str = ""
+    max_turns: int = 10
+    action_timeout: float = 60.0
+    budget: float | None = None
+    temperature: float = 0.0
+    max_tokens: int | None = None
+    max_output_chars: int = 4000
+    vision: bool = False
+    approval: str = "auto"  # "auto" or "ask"
+    kernel_name: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> EpisodeSettings:
+        known = {f for f in cls.__dataclass_fields__}
+        return cls(**{k: v for k, v in (data or {}).items() if k in known})
+
+
+@dataclass
+class Step:
+    """One entry of the episode's append-only history.
+
+    ``data`` depends on ``kind``:
+      user:        {text}
+      assistant:   {text, turn, finish_reason, usage}
+      action:      {code, turn, index, status, outputs, execution_count, duration,
+                    approval: {decision, note} | None, format: "tag" | "fence"}
+      observation: {text, images: [base64 png], turn, action_ids}
+      solution:    {text, turn}
+      error:       {message, kind, turn}
+    """
+
+    id: str
+    kind: StepKind
+    time: float
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "kind": self.kind.value, "time": self.time, "data": self.data}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Step:
+        return cls(
+            id=data["id"], kind=StepKind(data["kind"]), time=data["time"], data=data["data"]
+        )
+
+
+class EventType(str, Enum):
+    EPISODE_STARTED = "episode_started"  # data: {task, settings}
+    USER_MESSAGE = "user_message"  # step: user
+    TURN_STARTED = "turn_started"  # data: {turn}
+    TEXT_DELTA = "text_delta"  # data: {turn, text}  (not stored in the record)
+    MODEL_RETRY = "model_retry"  # data: {turn, attempt, reason, delay}  the draft restarts
+    ASSISTANT_MESSAGE = "assistant_message"  # step: assistant
+    ACTION = "action"  # step: action (status pending)
+    AWAITING_APPROVAL = "awaiting_approval"  # data: {step_id}
+    APPROVAL = "approval"  # data: {step_id, decision, note}
+    ACTION_STARTED = "action_started"  # data: {step_id}
+    EXECUTE_INPUT = "execute_input"  # data: {step_id, execution_count}
+    OUTPUT = "output"  # data: {step_id, outputs}  the action's outputs so far, whole
+    ACTION_FINISHED = "action_finished"  # data: {step_id, status, outputs, execution_count, ...}
+    OBSERVATION = "observation"  # step: observation
+    SOLUTION = "solution"  # step: solution
+    ERROR = "error"  # step: error
+    FINAL = "final"  # data: {state, reason}
+
+
+# Events that are only a live view and are not needed to rebuild the record.
+TRANSIENT_EVENTS = frozenset({EventType.TEXT_DELTA, EventType.MODEL_RETRY, EventType.OUTPUT})
+
+
+@dataclass
+class Event:
+    type: EventType
+    seq: int
+    time: float
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": self.type.value, "seq": self.seq, "time": self.time, "data": self.data}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Event:
+        return cls(
+            type=EventType(data["type"]),
+            seq=int(data["seq"]),
+            time=float(data["time"]),
+            data=data.get("data", {}),
+        )
+
+
+@dataclass
+class Episode:
+    task: str
+    settings: EpisodeSettings = field(default_factory=EpisodeSettings)
+    id: str = field(default_factory=new_id)
+    created: float = field(default_factory=now)
+    steps: list[Step] = field(default_factory=list)
+    state: FinalState | None = None  # None while running (or never started)
+    reason: str = ""
+    ended: float | None = None
+    usage: Usage = field(default_factory=Usage)
+    last_seq: int = 0
+    metadata: dict[str, Any] = field(default_factory=dict)  # host-owned (notebook path, ...)
+
+    # ---- building events -------------------------------------------------
+    def event(self, type: EventType, **data: Any) -> Event:
+        """Make the next event of this episode and apply it."""
+        ev = Event(type=type, seq=self.last_seq + 1, time=now(), data=data)
+        self.apply(ev)
+        return ev
+
+    def step_event(self, type: EventType, kind: StepKind, **data: Any) -> Event:
+        step = Step(id=f"{len(self.steps) + 1:04d}-{kind.value}", kind=kind, time=now(), data=data)
+        return self.event(type, step=step.to_dict())
+
+    # ---- the reducer -----------------------------------------------------
+    def apply(self, ev: Event) -> bool:
+        """Apply one event. Returns False (and changes nothing) for an event already applied."""
+        if ev.seq <= self.last_seq:
+            return False
+        self.last_seq = ev.seq
+        d = ev.data
+        if "step" in d:
+            step = Step.from_dict(d["step"])
+            if self.find(step.id) is None:
+                self.steps.append(step)
+                if step.kind is StepKind.ASSISTANT:
+                    self.usage.add(Usage.from_dict(step.data.get("usage")))
+                elif step.kind is StepKind.USER:  # a follow-up reopens a finished episode
+                    self.state, self.reason, self.ended = None, "", None
+        elif ev.type is EventType.EPISODE_STARTED:
+            self.state, self.reason, self.ended = None, "", None
+        elif ev.type in (EventType.AWAITING_APPROVAL, EventType.ACTION_STARTED):
+            status = (
+                ActionStatus.AWAITING_APPROVAL
+                if ev.type is EventType.AWAITING_APPROVAL
+                else ActionStatus.RUNNING
+            )
+            self._update_action(d["step_id"], status=status.value)
+        elif ev.type is EventType.APPROVAL:
+            update: dict[str, Any] = {"approval": {"decision": d["decision"], "note": d.get("note")}}
+            if d["decision"] == "reject":
+                update["status"] = ActionStatus.REJECTED.value
+            self._update_action(d["step_id"], **update)
+        elif ev.type is EventType.EXECUTE_INPUT:
+            self._update_action(d["step_id"], execution_count=d.get("execution_count"))
+        elif ev.type is EventType.OUTPUT:
+            self._update_action(d["step_id"], outputs=d["outputs"])
+        elif ev.type is EventType.ACTION_FINISHED:
+            fields = {k: v for k, v in d.items() if k != "step_id"}
+            self._update_action(d["step_id"], **fields)
+        elif ev.type is EventType.FINAL:
+            self.state = FinalState(d["state"])
+            self.reason = d.get("reason", "")
+            self.ended = ev.time
+        return True
+
+    def _update_action(self, step_id: str, **fields: Any) -> None:
+        step = self.find(step_id)
+        if step is not None:
+            step.data.update(fields)
+
+    # ---- queries -----------------------------------------------------------
+    def find(self, step_id: str) -> Step | None:
+        for step in reversed(self.steps):
+            if step.id == step_id:
+                return step
+        return None
+
+    def steps_of(self, kind: StepKind) -> list[Step]:
+        return [s for s in self.steps if s.kind is kind]
+
+    @property
+    def turns(self) -> int:
+        return len(self.steps_of(StepKind.ASSISTANT))
+
+    @property
+    def solution(self) -> str | None:
+        sols = self.steps_of(StepKind.SOLUTION)
+        return sols[-1].data["text"] if sols else None
+
+    @property
+    def running(self) -> bool:
+        return self.state is None and bool(self.steps)
+
+    # ---- serialisation -----------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "task": self.task,
+            "created": self.created,
+            "settings": self.settings.to_dict(),
+            "steps": [s.to_dict() for s in self.steps],
+            "state": self.state.value if self.state else None,
+            "reason": self.reason,
+            "ended": self.ended,
+            "usage": self.usage.to_dict(),
+            "last_seq": self.last_seq,
+            "metadata": self.metadata,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Episode:
+        return cls(
+            id=data["id"],
+            task=data["task"],
+            created=data["created"],
+            settings=EpisodeSettings.from_dict(data.get("settings")),
+            steps=[Step.from_dict(s) for s in data.get("steps", [])],
+            state=FinalState(data["state"]) if data.get("state") else None,
+            reason=data.get("reason", ""),
+            ended=data.get("ended"),
+            usage=Usage.from_dict(data.get("usage")),
+            last_seq=int(data.get("last_seq", 0)),
+            metadata=dict(data.get("metadata") or {}),
+        )
+
+    @classmethod
+    def replay(cls, events: list[Event], **kwargs: Any) -> Episode:
+        """Rebuild an episode from its stored events (the first must be EPISODE_STARTED)."""
+        first = events[0].data
+        ep = cls(
+            task=first["task"],
+            settings=EpisodeSettings.from_dict(first.get("settings")),
+            **kwargs,
+        )
+        for ev in events:
+            ep.apply(ev)
+        return ep

@@ -1,0 +1,266 @@
+"""Run code actions in a Jupyter kernel through ``jupyter_client``'s async client.
+
+One executor per kernel: it owns the kernel client and one lock, because a
+client that reads IOPub for one request drops the messages of any other. All
+of the protocol's timing lives here: the action timeout (interrupt, then wait a
+short grace for the kernel to go idle), a stop (the same interrupt), and kernel
+death (the IOPub stream goes quiet and the manager or heartbeat says the kernel
+is gone: reported as DEAD at once, not as a hang).
+
+Outputs are built with ``nbformat.v4.output_from_msg``, so they are exactly what
+a notebook cell would hold, ``clear_output`` and ``update_display_data`` included.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from queue import Empty
+from typing import Any
+
+from nbformat.v4 import output_from_msg
+
+from .episode import ActionStatus
+from .executor import ExecutionResult, InputCallback, OutputCallback
+
+AliveCheck = Callable[[], Awaitable[bool]]
+Interrupter = Callable[[], Awaitable[Any]]
+
+TRUNCATION_NOTE = "\n[... {cut} more characters of output were not kept ...]\n"
+
+
+class OutputCollector:
+    """Build a cell's outputs from IOPub messages, as a notebook frontend would."""
+
+    def __init__(self, max_chars: int) -> None:
+        self.outputs: list[dict[str, Any]] = []
+        self.max_chars = max_chars
+        self.kept_chars = 0
+        self.cut_chars = 0
+        self._clear_on_next = False
+        self._display_index: dict[str, list[int]] = {}
+
+    @property
+    def truncated(self) -> bool:
+        return self.cut_chars > 0
+
+    def _clear(self) -> None:
+        self.outputs.clear()
+        self._display_index.clear()
+        self.kept_chars = 0
+        self._clear_on_next = False
+
+    def add(self, msg: dict[str, Any]) -> bool:
+        """Take one IOPub message; True if the outputs changed."""
+        kind = msg["header"]["msg_type"]
+        content = msg["content"]
+        if kind == "clear_output":
+            if content.get("wait"):
+                self._clear_on_next = True
+                return False
+            self._clear()
+            return True
+        if kind == "update_display_data":
+            display_id = (content.get("transient") or {}).get("display_id")
+            for index in self._display_index.get(display_id or "", []):
+                out = self.outputs[index]
+                fresh = output_from_msg({"header": {"msg_type": "display_data"}, "content": content})
+                out["data"] = fresh["data"]
+                out["metadata"] = content.get("metadata", {})
+            return bool(display_id and display_id in self._display_index)
+        if kind not in ("stream", "display_data", "execute_result", "error"):
+            return False
+        if self._clear_on_next:
+            self._clear()
+        if kind == "stream":
+            return self._add_stream(content["name"], content.get("text", ""))
+        out = dict(output_from_msg(msg))
+        self.outputs.append(out)
+        display_id = (content.get("transient") or {}).get("display_id")
+        if display_id:
+            self._display_index.setdefault(display_id, []).append(len(self.outputs) - 1)
+        return True
+
+    def _add_stream(self, name: str, text: str) -> bool:
+        room = self.max_chars - self.kept_chars
+        if room <= 0:
+            self.cut_chars += len(text)
+            return False
+        if len(text) > room:
+            self.cut_chars += len(text) - room
+            text = text[:room]
+        self.kept_chars += len(text)
+        last = self.outputs[-1] if self.outputs else None
+        if last is not None and last["output_type"] == "stream" and last["name"] == name:
+            last["text"] += text  # consecutive writes to one stream make one output
+        else:
+            self.outputs.append({"output_type": "stream", "name": name, "text": text})
+        return True
+
+    def finish(self) -> list[dict[str, Any]]:
+        if self.cut_chars:
+            self.outputs.append(
+                {
+                    "output_type": "stream",
+                    "name": "stderr",
+                    "text": TRUNCATION_NOTE.format(cut=self.cut_chars),
+                }
+            )
+        return self.outputs
+
+
+class KernelExecutor:
+    """Executor over an ``AsyncKernelClient`` (local, or remote through a gateway)."""
+
+    def __init__(
+        self,
+        client: Any,
+        *,
+        is_alive: AliveCheck | None = None,
+        interrupt: Interrupter | None = None,
+        interrupt_grace: float = 5.0,
+        liveness_interval: float = 0.5,
+        max_stored_output_chars: int = 1_000_000,
+    ) -> None:
+        self.client = client
+        self._is_alive = is_alive or client.is_alive
+        self._interrupt = interrupt or self._default_interrupt
+        self.interrupt_grace = interrupt_grace
+        self.liveness_interval = liveness_interval
+        self.max_stored_output_chars = max_stored_output_chars
+        self.lock = asyncio.Lock()
+        self._running: str | None = None  # msg_id of the request in flight
+        self._stop_requested = False
+        self._ready = False
+
+    async def _default_interrupt(self) -> None:
+        manager = getattr(self.client, "parent", None)
+        if manager is not None and hasattr(manager, "interrupt_kernel"):
+            await _maybe_await(manager.interrupt_kernel())
+        else:  # no manager at hand: ask the kernel itself over the control channel
+            msg = self.client.session.msg("interrupt_request", {})
+            self.client.control_channel.send(msg)
+
+    async def ensure_ready(self, timeout: float = 60.0) -> None:
+        if self._ready:
+            return
+        if not self.client.channels_running:
+            self.client.start_channels()
+        await self.client.wait_for_ready(timeout=timeout)
+        self._ready = True
+
+    async def interrupt(self) -> None:
+        if self._running is None:
+            return
+        self._stop_requested = True
+        await self._interrupt()
+
+    async def execute(
+        self,
+        code: str,
+        timeout: float | None,
+        *,
+        on_output: OutputCallback | None = None,
+        on_input: InputCallback | None = None,
+    ) -> ExecutionResult:
+        async with self.lock:
+            await self.ensure_ready()
+            started = time.monotonic()
+            self._stop_requested = False
+            collector = OutputCollector(self.max_stored_output_chars)
+            msg_id = self.client.execute(code, store_history=True, allow_stdin=False)
+            self._running = msg_id
+            try:
+                status, count = await self._follow(msg_id, timeout, collector, on_output, on_input)
+            finally:
+                self._running = None
+            return ExecutionResult(
+                status=status,
+                outputs=collector.finish(),
+                execution_count=count,
+                duration=time.monotonic() - started,
+                outputs_truncated=collector.truncated,
+            )
+
+    async def _follow(
+        self,
+        msg_id: str,
+        timeout: float | None,
+        collector: OutputCollector,
+        on_output: OutputCallback | None,
+        on_input: InputCallback | None,
+    ) -> tuple[ActionStatus, int | None]:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        grace_deadline: float | None = None
+        timed_out = False
+        count: int | None = None
+        had_error = False
+        while True:
+            now = time.monotonic()
+            if grace_deadline is None and deadline is not None and now >= deadline:
+                timed_out = True
+                grace_deadline = now + self.interrupt_grace
+                await self._interrupt()
+            if self._stop_requested and grace_deadline is None:
+                grace_deadline = now + self.interrupt_grace
+            if grace_deadline is not None and now >= grace_deadline:
+                break  # the kernel ignores the interrupt; give the action up
+            wait = self.liveness_interval
+            for limit in (deadline if grace_deadline is None else None, grace_deadline):
+                if limit is not None:
+                    wait = max(0.0, min(wait, limit - now))
+            try:
+                msg = await self.client.get_iopub_msg(timeout=wait)
+            except Empty:
+                if not await self._is_alive():
+                    return ActionStatus.DEAD, count
+                continue
+            if msg["parent_header"].get("msg_id") != msg_id:
+                continue
+            kind = msg["header"]["msg_type"]
+            if kind == "status":
+                if msg["content"]["execution_state"] == "idle":
+                    break
+                continue
+            if kind == "execute_input":
+                count = msg["content"].get("execution_count")
+                if on_input:
+                    on_input(count)
+                continue
+            if kind == "error":
+                had_error = True
+            if collector.add(msg) and on_output:
+                on_output(collector.outputs)
+        reply_count, reply_status = await self._reply(msg_id)
+        count = count if count is not None else reply_count
+        if timed_out:
+            return ActionStatus.TIMEOUT, count
+        if self._stop_requested:
+            return ActionStatus.INTERRUPTED, count
+        if had_error or reply_status == "error":
+            return ActionStatus.ERROR, count
+        return ActionStatus.OK, count
+
+    async def _reply(self, msg_id: str) -> tuple[int | None, str | None]:
+        """The request's execute_reply (sent before the kernel goes idle, so it is near)."""
+        deadline = time.monotonic() + 1.0
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                reply = await self.client.get_shell_msg(timeout=left)
+            except Empty:
+                break
+            if reply["parent_header"].get("msg_id") == msg_id:
+                content = reply["content"]
+                return content.get("execution_count"), content.get("status")
+        return None, None
+
+    def close(self) -> None:
+        if self.client.channels_running:
+            self.client.stop_channels()
+
+
+async def _maybe_await(value: Any) -> Any:
+    if asyncio.iscoroutine(value) or isinstance(value, asyncio.Future):
+        return await value
+    return value

@@ -1,0 +1,272 @@
+"""The model: any OpenAI-compatible chat endpoint, streamed through ``openai.AsyncOpenAI``.
+
+What this adds to the ``openai`` client is what a CodeAct loop needs from it:
+
+* ``</execute>`` as a stop sequence, with the tag put back when the server strips
+  it (most do), so the parser always sees a closed block;
+* bounded retries with exponential backoff (``Retry-After`` honoured) on 429, 5xx,
+  timeouts and connections that fail or close mid-stream; the caller is told when a
+  retry discards a partial reply, so a live view can reset its draft;
+* one error type, :class:`LLMError`, whose message says in a line what went wrong
+  (unreachable endpoint, bad key, unknown model, a reply that is not a chat stream).
+
+The API key is held by the ``openai`` client only: it is never part of a message,
+an error, a log line or ``repr``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+from urllib.parse import urlsplit, urlunsplit
+
+import openai
+
+from .episode import Usage
+
+try:  # the transport errors of the HTTP library the openai client is built on
+    import httpx2 as _http
+except ImportError:  # pragma: no cover - older openai releases use httpx
+    import httpx as _http  # type: ignore[no-redef]
+
+STOP_SEQUENCE = "</execute>"
+NO_KEY = "not-needed"  # local servers (llama.cpp, vLLM, Ollama) ignore the key
+
+DeltaCallback = Callable[[str], None]
+RetryCallback = Callable[[int, str, float], None]  # attempt, reason, delay
+
+
+class LLMError(RuntimeError):
+    """The model could not be reached or did not answer a chat stream."""
+
+    def __init__(self, message: str, *, retryable: bool = False) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+@dataclass
+class Completion:
+    text: str
+    finish_reason: str | None = None
+    usage: Usage | None = None
+    retries: int = 0
+
+
+@dataclass
+class LLMConfig:
+    model: str = ""
+    base_url: str | None = None  # None: OPENAI_BASE_URL, else OpenAI's own
+    api_key: str | None = field(default=None, repr=False)  # None: OPENAI_API_KEY
+    temperature: float = 0.0
+    max_tokens: int | None = 1024
+    request_timeout: float = 120.0  # connect + each read of the stream
+    max_retries: int = 3
+    retry_base_delay: float = 1.0
+    retry_max_delay: float = 30.0
+    use_stop_sequence: bool = True
+    stream_usage: bool = True  # ask for usage in the last chunk (stream_options)
+    extra_body: dict[str, Any] = field(default_factory=dict)
+
+    def resolved_base_url(self) -> str | None:
+        return self.base_url or os.environ.get("OPENAI_BASE_URL") or None
+
+    def resolved_api_key(self) -> str:
+        return self.api_key or os.environ.get("OPENAI_API_KEY") or NO_KEY
+
+
+def public_endpoint(url: str | None) -> str:
+    """The endpoint as it may be shown and stored: no credentials, no query, no fragment."""
+    if not url:
+        return "https://api.openai.com/v1"
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+class ChatModel(Protocol):
+    async def complete(
+        self,
+        messages: Sequence[dict[str, Any]],
+        *,
+        on_delta: DeltaCallback | None = None,
+        on_retry: RetryCallback | None = None,
+    ) -> Completion: ...
+
+
+def close_open_execute(text: str) -> str:
+    """Put back ``</execute>`` when the server stripped the stop sequence."""
+    lower = text.lower()
+    if lower.count("<execute>") > lower.count("</execute>") and lower.rfind("<execute>") > lower.rfind(
+        "</execute>"
+    ):
+        return text + ("" if text.endswith("\n") else "\n") + STOP_SEQUENCE
+    return text
+
+
+class LLMClient:
+    """Streams chat completions from one OpenAI-compatible endpoint."""
+
+    def __init__(self, config: LLMConfig, *, client: openai.AsyncOpenAI | None = None) -> None:
+        self.config = config
+        self.endpoint = public_endpoint(config.resolved_base_url())
+        # Retries are ours (they must cover failures mid-stream too), so the client's are off.
+        self._client = client or openai.AsyncOpenAI(
+            base_url=config.resolved_base_url(),
+            api_key=config.resolved_api_key(),
+            timeout=config.request_timeout,
+            max_retries=0,
+        )
+
+    def __repr__(self) -> str:
+        return f"LLMClient(model={self.config.model!r}, endpoint={self.endpoint!r})"
+
+    async def close(self) -> None:
+        await self._client.close()
+
+    async def complete(
+        self,
+        messages: Sequence[dict[str, Any]],
+        *,
+        on_delta: DeltaCallback | None = None,
+        on_retry: RetryCallback | None = None,
+    ) -> Completion:
+        attempt = 0
+        while True:
+            try:
+                completion = await self._stream_once(messages, on_delta)
+                completion.retries = attempt
+                return completion
+            except LLMError as err:
+                if not err.retryable or attempt >= self.config.max_retries:
+                    if attempt:
+                        raise LLMError(f"{err} (after {attempt + 1} attempts)") from err
+                    raise
+                attempt += 1
+                delay = self._backoff(attempt, getattr(err, "retry_after", None))
+                if on_retry:
+                    on_retry(attempt, str(err), delay)
+                await asyncio.sleep(delay)
+
+    def _backoff(self, attempt: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return min(max(retry_after, 0.0), self.config.retry_max_delay)
+        delay = self.config.retry_base_delay * 2 ** (attempt - 1)
+        return min(delay * (0.75 + random.random() / 2), self.config.retry_max_delay)
+
+    def _request(self, messages: Sequence[dict[str, Any]]) -> dict[str, Any]:
+        cfg = self.config
+        request: dict[str, Any] = {
+            "model": cfg.model,
+            "messages": list(messages),
+            "stream": True,
+            "temperature": cfg.temperature,
+        }
+        if cfg.max_tokens:
+            request["max_tokens"] = cfg.max_tokens
+        if cfg.use_stop_sequence:
+            request["stop"] = [STOP_SEQUENCE]
+        if cfg.stream_usage:
+            request["stream_options"] = {"include_usage": True}
+        if cfg.extra_body:
+            request["extra_body"] = cfg.extra_body
+        return request
+
+    async def _stream_once(
+        self, messages: Sequence[dict[str, Any]], on_delta: DeltaCallback | None
+    ) -> Completion:
+        text: list[str] = []
+        finish_reason: str | None = None
+        usage: Usage | None = None
+        chunks = 0
+        try:
+            stream = await self._client.chat.completions.create(**self._request(messages))
+            try:
+                async for chunk in stream:
+                    chunks += 1
+                    if getattr(chunk, "usage", None):
+                        usage = Usage(
+                            chunk.usage.prompt_tokens or 0, chunk.usage.completion_tokens or 0
+                        )
+                    for choice in chunk.choices or []:
+                        delta = getattr(choice.delta, "content", None) if choice.delta else None
+                        if delta:
+                            text.append(delta)
+                            if on_delta:
+                                on_delta(delta)
+                        if choice.finish_reason:
+                            finish_reason = choice.finish_reason
+            finally:
+                await stream.close()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            raise self._as_llm_error(exc) from exc
+        if chunks == 0 or (finish_reason is None and not text):
+            raise LLMError(
+                f"{self.endpoint} closed the stream without a reply", retryable=True
+            )
+        reply = "".join(text)
+        if finish_reason in ("stop", None) and self.config.use_stop_sequence:
+            reply = close_open_execute(reply)
+        return Completion(reply, finish_reason, usage)
+
+    def _as_llm_error(self, exc: Exception) -> LLMError:
+        where = f"the model endpoint {self.endpoint}"
+        if isinstance(exc, openai.APITimeoutError):
+            return LLMError(f"{where} timed out", retryable=True)
+        if isinstance(exc, openai.APIConnectionError):
+            return LLMError(f"{where} is unreachable ({_cause(exc)})", retryable=True)
+        if isinstance(exc, openai.APIStatusError):
+            code = exc.status_code
+            detail = _server_message(exc)
+            if code == 429:
+                err = LLMError(f"{where} is rate-limiting (429): {detail}", retryable=True)
+                err.retry_after = _retry_after(exc)  # type: ignore[attr-defined]
+                return err
+            if code >= 500:
+                return LLMError(f"{where} failed with {code}: {detail}", retryable=True)
+            if code in (401, 403):
+                return LLMError(f"{where} refused the API key ({code}): {detail}")
+            if code == 404:
+                return LLMError(
+                    f"{where} does not know model {self.config.model!r} (404): {detail}"
+                )
+            return LLMError(f"{where} rejected the request ({code}): {detail}")
+        if isinstance(exc, _http.TimeoutException):
+            return LLMError(f"{where} stopped sending mid-reply (read timeout)", retryable=True)
+        if isinstance(exc, _http.TransportError):
+            return LLMError(
+                f"{where} closed the connection mid-reply ({type(exc).__name__})", retryable=True
+            )
+        if isinstance(exc, (json.JSONDecodeError, openai.APIError, AttributeError, TypeError)):
+            return LLMError(f"{where} did not answer an OpenAI-compatible chat stream: {exc}")
+        return LLMError(f"{where} failed: {type(exc).__name__}: {exc}")
+
+
+def _cause(exc: BaseException) -> str:
+    cause = exc.__cause__ or exc.__context__
+    return f"{type(cause).__name__}: {cause}" if cause else str(exc)
+
+
+def _server_message(exc: openai.APIStatusError) -> str:
+    body = exc.body
+    if isinstance(body, dict):
+        err = body.get("error", body)
+        if isinstance(err, dict) and err.get("message"):
+            return str(err["message"])[:300]
+    return str(exc.message)[:300]
+
+
+def _retry_after(exc: openai.APIStatusError) -> float | None:
+    value = exc.response.headers.get("retry-after") if exc.response is not None else None
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None

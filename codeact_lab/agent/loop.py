@@ -1,0 +1,503 @@
+"""The CodeAct loop: model reply -> code actions -> kernel -> observation -> model ...
+
+``run`` is an async generator of :class:`Event`. Every event is applied to the
+episode before it is yielded, so the episode is always the whole truth and a host
+can persist or forward events as they come. The loop never raises for anything
+the model, the endpoint or the kernel does: those end in an ERROR step and a FINAL
+event that says why. It raises only ``CancelledError`` when the host cancels it.
+
+One call of ``run`` answers one user message (the task, or a follow-up given as
+``message``): up to ``policy.max_turns`` model calls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from .episode import (
+    ActionStatus,
+    Episode,
+    Event,
+    EventType,
+    FinalState,
+    Step,
+    StepKind,
+)
+from .executor import ExecutionResult, Executor
+from .llm import ChatModel, Completion, LLMError
+from .messages import build_messages
+from .observation import format_observation
+from .parser import ParsedAction, parse_reply
+from .prompts import (
+    EMPTY_REPLY,
+    FORMAT_REMINDER,
+    REPEATED_ACTION,
+    SKIPPED_AFTER_FAILURE,
+    SOLUTION_AFTER_FAILED_ACTION,
+    TRUNCATED_ACTION,
+    PromptTemplate,
+)
+
+
+@dataclass
+class Decision:
+    approve: bool
+    note: str | None = None
+
+
+class Approver(Protocol):
+    """Asked before each action runs when approval is on; a host implements it."""
+
+    def __call__(self, episode: Episode, step: Step) -> Awaitable[Decision]: ...
+
+
+@dataclass
+class Policy:
+    max_turns: int = 10  # model calls per user message
+    action_timeout: float | None = 60.0
+    budget: float | None = None  # wall-clock seconds for this run
+    max_output_chars: int = 4000  # what the model reads of one action's output
+    vision: bool = False  # send images to the model
+    max_actions_per_reply: int = 5
+    output_event_interval: float = 0.05  # throttle for live OUTPUT events
+    approver: Approver | None = None  # None: run every action (auto)
+
+
+class StopSignal:
+    """Set by a host to stop an episode: the model stream is cancelled, a running
+    action is interrupted, an approval wait ends."""
+
+    def __init__(self) -> None:
+        self.reason = ""
+        self._set = False
+        self._listeners: list[Callable[[], None]] = []
+
+    def set(self, reason: str = "stopped by the user") -> None:
+        if self._set:
+            return
+        self._set, self.reason = True, reason
+        for listener in list(self._listeners):
+            listener()
+
+    def is_set(self) -> bool:
+        return self._set
+
+    def clear(self) -> None:
+        self._set, self.reason = False, ""
+
+    def listen(self, callback: Callable[[], None]) -> Callable[[], None]:
+        self._listeners.append(callback)
+        return lambda: self._listeners.remove(callback)
+
+
+class _Stopped(Exception):
+    pass
+
+
+class _OutOfTime(Exception):
+    pass
+
+
+_DONE = object()
+
+
+class _Run:
+    """One run's state; ``run`` below is the public entry point."""
+
+    def __init__(
+        self,
+        episode: Episode,
+        llm: ChatModel,
+        executor: Executor,
+        policy: Policy,
+        stop: StopSignal,
+        prompt: PromptTemplate,
+        tools: str,
+        context: str,
+    ) -> None:
+        self.ep = episode
+        self.llm = llm
+        self.executor = executor
+        self.policy = policy
+        self.stop = stop
+        self.prompt = prompt
+        self.system = prompt.render(tools=tools, context=context)
+        self.deadline = time.monotonic() + policy.budget if policy.budget else None
+
+    # ---- helpers that run a task while forwarding the events its callbacks make ----
+    async def _pump(
+        self, work: Callable[[asyncio.Queue[Any]], Awaitable[Any]], on_stop: Callable[[], Any]
+    ) -> AsyncIterator[Any]:
+        """Run ``work(queue)``; yield what it puts in the queue, then ``(_DONE, result)``.
+
+        On a stop, ``on_stop`` is called (cancel or interrupt) and the work is awaited.
+        The wall-clock budget cancels the work and raises ``_OutOfTime``.
+        """
+        queue: asyncio.Queue[Any] = asyncio.Queue()
+        task = asyncio.ensure_future(work(queue))
+        task.add_done_callback(lambda _: queue.put_nowait(_DONE))
+        unlisten = self.stop.listen(lambda: on_stop(task))
+        try:
+            if self.stop.is_set():
+                on_stop(task)
+            while True:
+                timeout = None
+                if self.deadline is not None:
+                    timeout = max(0.0, self.deadline - time.monotonic())
+                try:
+                    item = await asyncio.wait_for(queue.get(), timeout)
+                except asyncio.TimeoutError:
+                    task.cancel()
+                    await asyncio.gather(task, return_exceptions=True)
+                    raise _OutOfTime() from None
+                if item is _DONE:
+                    break
+                yield item
+            while not queue.empty():  # events made just before the task finished
+                item = queue.get_nowait()
+                if item is not _DONE:
+                    yield item
+            if task.cancelled():
+                raise _Stopped()
+            yield (_DONE, task.result())
+        finally:
+            unlisten()
+            if not task.done():
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+
+    # ---- the loop ----
+    async def events(self, message: str | None) -> AsyncIterator[Event]:
+        ep = self.ep
+        ep.settings.prompt_version = self.prompt.version
+        if not ep.steps:
+            yield ep.event(EventType.EPISODE_STARTED, task=ep.task, settings=ep.settings.to_dict())
+            yield ep.step_event(EventType.USER_MESSAGE, StepKind.USER, text=ep.task)
+        if message is not None:
+            yield ep.step_event(EventType.USER_MESSAGE, StepKind.USER, text=message)
+        try:
+            for _ in range(self.policy.max_turns):
+                if self.stop.is_set():
+                    raise _Stopped()
+                if self.deadline is not None and time.monotonic() >= self.deadline:
+                    raise _OutOfTime()
+                final = None
+                async for ev in self._turn():
+                    if ev.type is EventType.FINAL:
+                        final = ev
+                    yield ev
+                if final is not None:
+                    return
+            yield ep.event(
+                EventType.FINAL,
+                state=FinalState.MAX_TURNS.value,
+                reason=f"no solution after {self.policy.max_turns} turns",
+            )
+        except _Stopped:
+            yield ep.event(
+                EventType.FINAL,
+                state=FinalState.STOPPED.value,
+                reason=self.stop.reason or "stopped",
+            )
+        except _OutOfTime:
+            yield ep.event(
+                EventType.FINAL,
+                state=FinalState.BUDGET.value,
+                reason=f"the time budget of {self.policy.budget:g} s ran out",
+            )
+        except LLMError as err:
+            yield ep.step_event(EventType.ERROR, StepKind.ERROR, message=str(err), kind="model")
+            yield ep.event(EventType.FINAL, state=FinalState.FAILED.value, reason=str(err))
+        except Exception as err:  # a bug of ours must not lose the record
+            message = f"internal error: {type(err).__name__}: {err}"
+            yield ep.step_event(EventType.ERROR, StepKind.ERROR, message=message, kind="internal")
+            yield ep.event(EventType.FINAL, state=FinalState.FAILED.value, reason=message)
+
+    async def _turn(self) -> AsyncIterator[Event]:
+        ep = self.ep
+        turn = ep.turns + 1
+        yield ep.event(EventType.TURN_STARTED, turn=turn)
+        completion: Completion | None = None
+        async for item in self._pump(self._complete_work(turn), lambda task: task.cancel()):
+            if isinstance(item, tuple) and item[0] is _DONE:
+                completion = item[1]
+            else:
+                yield item
+        assert completion is not None
+        usage = completion.usage.to_dict() if completion.usage else None
+        yield ep.step_event(
+            EventType.ASSISTANT_MESSAGE,
+            StepKind.ASSISTANT,
+            text=completion.text,
+            turn=turn,
+            finish_reason=completion.finish_reason,
+            usage=usage,
+            retries=completion.retries,
+        )
+        if not completion.text.strip():
+            yield self._observation(turn, EMPTY_REPLY, [], [])
+            return
+
+        reply = parse_reply(completion.text)
+        notes: list[str] = []
+        actions = list(reply.actions)
+        if actions and actions[-1].unclosed and completion.finish_reason == "length":
+            actions.pop()
+            usage_tokens = completion.usage.completion_tokens if completion.usage else "the limit of"
+            notes.append(TRUNCATED_ACTION.format(tokens=usage_tokens))
+        if len(actions) > self.policy.max_actions_per_reply:
+            notes.append(
+                f"Only the first {self.policy.max_actions_per_reply} actions of your reply were run."
+            )
+            actions = actions[: self.policy.max_actions_per_reply]
+
+        if not actions:
+            if notes:  # the only action was cut off: tell the model, go on
+                yield self._observation(turn, "\n".join(notes), [], [])
+                return
+            if reply.solution is not None:
+                yield ep.step_event(EventType.SOLUTION, StepKind.SOLUTION, text=reply.solution, turn=turn)
+                yield ep.event(EventType.FINAL, state=FinalState.SOLVED.value, reason="")
+                return
+            yield ep.event(
+                EventType.FINAL,
+                state=FinalState.REPLIED.value,
+                reason="the model replied without an action or a solution",
+            )
+            return
+
+        results: list[tuple[Step, ExecutionResult | None]] = []
+        failed = False
+        for index, action in enumerate(actions):
+            step_ev = self._action_step(action, turn, index)
+            yield step_ev
+            step = ep.find(step_ev.data["step"]["id"])
+            assert step is not None
+            if failed or self.stop.is_set():
+                yield ep.event(
+                    EventType.ACTION_FINISHED, step_id=step.id, status=ActionStatus.SKIPPED.value
+                )
+                results.append((step, None))
+                continue
+            result: ExecutionResult | None = None
+            async for item in self._approve_and_execute(step):
+                if isinstance(item, tuple) and item[0] is _DONE:
+                    result = item[1]
+                else:
+                    yield item
+            results.append((step, result))
+            if result is None or result.status is not ActionStatus.OK:
+                failed = True
+
+        if reply.used_fence:
+            notes.append(FORMAT_REMINDER)
+        accept_solution = reply.solution is not None and not failed
+        if reply.solution is not None and failed:
+            notes.append(SOLUTION_AFTER_FAILED_ACTION)
+        text, images = self._observe(results, turn)
+        yield self._observation(turn, "\n\n".join([text, *notes]), images, [s.id for s, _ in results])
+
+        dead = [s for s, r in results if r is not None and r.status is ActionStatus.DEAD]
+        if dead:
+            reason = f"the kernel died while running action {dead[0].id}"
+            yield ep.step_event(EventType.ERROR, StepKind.ERROR, message=reason, kind="kernel")
+            yield ep.event(EventType.FINAL, state=FinalState.FAILED.value, reason=reason)
+        elif self.stop.is_set():
+            raise _Stopped()
+        elif accept_solution:
+            assert reply.solution is not None
+            yield ep.step_event(EventType.SOLUTION, StepKind.SOLUTION, text=reply.solution, turn=turn)
+            yield ep.event(EventType.FINAL, state=FinalState.SOLVED.value, reason="")
+
+    def _complete_work(self, turn: int) -> Callable[[asyncio.Queue[Any]], Awaitable[Completion]]:
+        ep = self.ep
+        messages = build_messages(ep, self.system, vision=self.policy.vision)
+
+        async def work(queue: asyncio.Queue[Any]) -> Completion:
+            def on_delta(text: str) -> None:
+                queue.put_nowait(ep.event(EventType.TEXT_DELTA, turn=turn, text=text))
+
+            def on_retry(attempt: int, reason: str, delay: float) -> None:
+                queue.put_nowait(
+                    ep.event(
+                        EventType.MODEL_RETRY, turn=turn, attempt=attempt, reason=reason, delay=delay
+                    )
+                )
+
+            return await self.llm.complete(messages, on_delta=on_delta, on_retry=on_retry)
+
+        return work
+
+    def _action_step(self, action: ParsedAction, turn: int, index: int) -> Event:
+        return self.ep.step_event(
+            EventType.ACTION,
+            StepKind.ACTION,
+            code=action.code,
+            turn=turn,
+            index=index,
+            format=action.format,
+            status=ActionStatus.PENDING.value,
+            outputs=[],
+            execution_count=None,
+            duration=None,
+            approval=None,
+        )
+
+    async def _approve_and_execute(self, step: Step) -> AsyncIterator[Any]:
+        ep = self.ep
+        if self.policy.approver is not None:
+            yield ep.event(EventType.AWAITING_APPROVAL, step_id=step.id)
+            approver = self.policy.approver
+            decision: Decision | None = None
+
+            async def ask(_queue: asyncio.Queue[Any]) -> Decision:
+                return await approver(ep, step)
+
+            try:
+                async for item in self._pump(ask, lambda task: task.cancel()):
+                    decision = item[1]
+            except (_Stopped, _OutOfTime):
+                status = ActionStatus.SKIPPED.value
+                yield ep.event(EventType.ACTION_FINISHED, step_id=step.id, status=status)
+                raise
+            assert decision is not None
+            yield ep.event(
+                EventType.APPROVAL,
+                step_id=step.id,
+                decision="approve" if decision.approve else "reject",
+                note=decision.note,
+            )
+            if not decision.approve:
+                yield (_DONE, None)
+                return
+
+        yield ep.event(EventType.ACTION_STARTED, step_id=step.id)
+        timeout = self.policy.action_timeout
+        if self.deadline is not None:
+            left = max(0.1, self.deadline - time.monotonic())
+            timeout = left if timeout is None else min(timeout, left)
+        code = step.data["code"]
+        interval = self.policy.output_event_interval
+        executor = self.executor
+
+        async def execute(queue: asyncio.Queue[Any]) -> ExecutionResult:
+            last = [0.0]
+
+            def on_output(outputs: list[dict[str, Any]]) -> None:
+                now = time.monotonic()
+                if now - last[0] >= interval:
+                    last[0] = now
+                    queue.put_nowait(
+                        ep.event(EventType.OUTPUT, step_id=step.id, outputs=copy.deepcopy(outputs))
+                    )
+
+            def on_input(count: int | None) -> None:
+                queue.put_nowait(ep.event(EventType.EXECUTE_INPUT, step_id=step.id, execution_count=count))
+
+            return await executor.execute(code, timeout, on_output=on_output, on_input=on_input)
+
+        def interrupt(task: asyncio.Future[Any]) -> None:
+            asyncio.ensure_future(executor.interrupt())
+
+        result: ExecutionResult | None = None
+        async for item in self._pump(execute, interrupt):
+            if isinstance(item, tuple) and item[0] is _DONE:
+                result = item[1]
+            else:
+                yield item
+        assert result is not None
+        status = result.status
+        if status is ActionStatus.INTERRUPTED and not self.stop.is_set():
+            status = ActionStatus.ERROR  # an interrupt from elsewhere (the user's own button)
+        yield ep.event(
+            EventType.ACTION_FINISHED,
+            step_id=step.id,
+            status=status.value,
+            outputs=result.outputs,
+            execution_count=result.execution_count,
+            duration=round(result.duration, 4),
+            outputs_truncated=result.outputs_truncated,
+            timeout=timeout if status is ActionStatus.TIMEOUT else None,
+        )
+        result.status = status
+        yield (_DONE, result)
+
+    def _observe(
+        self, results: list[tuple[Step, ExecutionResult | None]], turn: int
+    ) -> tuple[str, list[str]]:
+        parts: list[str] = []
+        images: list[str] = []
+        for number, (step, result) in enumerate(results, start=1):
+            if result is None:
+                approval = step.data.get("approval") or {}
+                if approval.get("decision") == "reject":
+                    note = approval.get("note")
+                    text = "[The user rejected this action" + (f": {note}]" if note else ".]")
+                else:
+                    text = SKIPPED_AFTER_FAILURE
+            else:
+                content = format_observation(
+                    result.outputs,
+                    result.status,
+                    max_chars=self.policy.max_output_chars,
+                    vision=self.policy.vision,
+                    timeout=step.data.get("timeout"),
+                )
+                text, images = content.text, images + content.images
+                earlier = self._earlier_identical(step)
+                if earlier is not None:
+                    text += "\n" + REPEATED_ACTION.format(turn=earlier)
+            parts.append(f"Action {number}:\n{text}" if len(results) > 1 else text)
+        return "\n\n".join(parts), images
+
+    def _earlier_identical(self, step: Step) -> int | None:
+        code = step.data["code"].strip()
+        for other in self.ep.steps_of(StepKind.ACTION):
+            if other.id == step.id:
+                break
+            if other.data["code"].strip() == code and other.data.get("status") == "ok":
+                return int(other.data["turn"])
+        return None
+
+    def _observation(self, turn: int, text: str, images: list[str], action_ids: list[str]) -> Event:
+        return self.ep.step_event(
+            EventType.OBSERVATION,
+            StepKind.OBSERVATION,
+            text=text,
+            images=images,
+            turn=turn,
+            action_ids=action_ids,
+        )
+
+
+async def run(
+    episode: Episode,
+    llm: ChatModel,
+    executor: Executor,
+    policy: Policy | None = None,
+    *,
+    message: str | None = None,
+    stop: StopSignal | None = None,
+    prompt: PromptTemplate | None = None,
+    tools: str = "",
+    context: str = "",
+) -> AsyncIterator[Event]:
+    """Run the CodeAct loop for the episode's task (a new episode) or for ``message``
+    (a follow-up on an episode that already has history). Yields every event."""
+    state = _Run(
+        episode,
+        llm,
+        executor,
+        policy or Policy(),
+        stop or StopSignal(),
+        prompt or PromptTemplate(),
+        tools,
+        context,
+    )
+    async for event in state.events(message):
+        yield event

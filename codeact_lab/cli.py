@@ -1,0 +1,142 @@
+"""``codeact-lab``: the command line.
+
+``codeact-lab run "TASK"`` starts its own kernel, runs one episode with
+auto-approval, prints the transcript as it streams and writes the episode as a
+notebook, whatever the outcome. Exit status: 0 solved; otherwise non-zero with a
+one-line reason on stderr (see EXIT_CODES).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+import sys
+from collections.abc import Sequence
+
+from jupyter_client.manager import AsyncKernelManager
+
+from . import __version__
+from .agent import Episode, EventType, FinalState, KernelExecutor, LLMClient, StopSignal, run
+from .config import CodeAct, load_config_files
+from .export import episode_to_notebook, write_notebook
+from .transcript import TranscriptPrinter
+
+EXIT_CODES = {
+    FinalState.SOLVED: 0,
+    FinalState.FAILED: 1,
+    FinalState.MAX_TURNS: 3,
+    FinalState.STOPPED: 4,
+    FinalState.BUDGET: 5,
+    FinalState.REPLIED: 6,
+    FinalState.INTERRUPTED: 7,
+}
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="codeact-lab", description="CodeAct agents: code actions run in a Jupyter kernel."
+    )
+    parser.add_argument("--version", action="version", version=f"codeact-lab {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    r = sub.add_parser("run", help="run one episode in a fresh kernel and write it as a notebook")
+    r.add_argument("task", help="what the agent should do")
+    r.add_argument("--model", help="model name (default: config, CODEACT_MODEL)")
+    r.add_argument("--base-url", help="OpenAI-compatible endpoint (default: OPENAI_BASE_URL)")
+    r.add_argument(
+        "--api-key-env", help="environment variable holding the API key (default OPENAI_API_KEY)"
+    )
+    r.add_argument("--max-turns", type=int, help="most model calls (default 10)")
+    r.add_argument(
+        "--timeout", type=float, help="seconds per action before the kernel is interrupted"
+    )
+    r.add_argument("--budget", type=float, help="wall-clock seconds for the whole episode")
+    r.add_argument("--temperature", type=float)
+    r.add_argument("--max-tokens", type=int, help="most tokens per model reply")
+    r.add_argument("--kernel", default="python3", help="kernel name (default python3)")
+    r.add_argument("--output", "-o", help="notebook to write (default codeact-<id>.ipynb)")
+    r.add_argument("--events", help="also write every event as JSON Lines to this file")
+    r.add_argument("--quiet", "-q", action="store_true", help="print only the final line")
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> CodeAct:
+    settings = CodeAct(config=load_config_files())
+    if args.model:
+        settings.model = args.model
+    if args.base_url:
+        settings.base_url = args.base_url
+    if args.api_key_env:
+        settings.api_key_env = args.api_key_env
+    for name in ("max_turns", "temperature", "max_tokens", "budget"):
+        if getattr(args, name) is not None:
+            setattr(settings, name, getattr(args, name))
+    if args.timeout is not None:
+        settings.action_timeout = args.timeout
+    return settings
+
+
+async def run_episode(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    llm_config = settings.llm_config()
+    policy = settings.policy()
+    episode = Episode(
+        task=args.task,
+        settings=settings.episode_settings(llm_config, policy, kernel_name=args.kernel),
+    )
+    output = args.output or f"codeact-{episode.id[:8]}.ipynb"
+    printer = TranscriptPrinter(episode, sys.stdout)
+    events_file = open(args.events, "w", encoding="utf-8") if args.events else None  # noqa: SIM115
+    stop = StopSignal()
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGINT, stop.set, "interrupted from the terminal (Ctrl-C)")
+    loop.add_signal_handler(signal.SIGTERM, stop.set, "terminated")
+
+    km = AsyncKernelManager(kernel_name=args.kernel)
+    llm = LLMClient(llm_config)
+    executor: KernelExecutor | None = None
+    try:
+        await km.start_kernel()
+        executor = KernelExecutor(km.client(), is_alive=km.is_alive, interrupt=km.interrupt_kernel)
+        await executor.ensure_ready()
+        async for ev in run(episode, llm, executor, policy, stop=stop, prompt=settings.prompt()):
+            if not args.quiet:
+                printer(ev)
+            if events_file:
+                events_file.write(json.dumps(ev.to_dict()) + "\n")
+    except Exception as err:  # kernel could not start, ...: still write what there is
+        reason = f"{type(err).__name__}: {err}"
+        episode.event(EventType.FINAL, state=FinalState.FAILED.value, reason=reason)
+    finally:
+        loop.remove_signal_handler(signal.SIGINT)
+        loop.remove_signal_handler(signal.SIGTERM)
+        if events_file:
+            events_file.close()
+        if executor is not None:
+            executor.close()
+        if km.has_kernel:
+            await km.shutdown_kernel(now=True)
+        await llm.close()
+        secrets = [llm_config.resolved_api_key()]
+        nb = episode_to_notebook(episode, kernel_name=args.kernel, secrets=secrets)
+        write_notebook(nb, output)
+
+    state = episode.state or FinalState.FAILED
+    code = EXIT_CODES[state]
+    if code == 0:
+        print(f"codeact-lab: solved in {episode.turns} turns; notebook: {output}", file=sys.stderr)
+    else:
+        print(f"codeact-lab: {state.value}: {episode.reason} (notebook: {output})", file=sys.stderr)
+    return code
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "run":
+        return asyncio.run(run_episode(args))
+    return 2  # pragma: no cover - argparse requires a command
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,142 @@
+"""Configuration, through traitlets: shared by the server extension and the command line.
+
+Set it in any Jupyter config file (``jupyter_server_config.py`` or
+``codeact_lab_config.py`` in ``jupyter --config-dir``)::
+
+    c.CodeAct.model = "gpt-4o-mini"
+    c.CodeAct.base_url = "http://127.0.0.1:8000/v1"
+    c.CodeAct.api_key_env = "MY_PROVIDER_KEY"
+
+or with environment variables: ``OPENAI_BASE_URL``, ``OPENAI_API_KEY``, ``CODEACT_MODEL``.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from jupyter_core.paths import jupyter_config_path
+from traitlets import Bool, CaselessStrEnum, Float, Int, Unicode, default
+from traitlets.config import Config, Configurable
+from traitlets.config.loader import JSONFileConfigLoader, PyFileConfigLoader
+
+from .agent import EpisodeSettings, LLMConfig, Policy, PromptTemplate
+from .agent.llm import public_endpoint
+from .agent.prompts import PROMPT_VERSION, SYSTEM_PROMPT
+
+CONFIG_FILES = ("jupyter_server_config", "codeact_lab_config")
+
+
+class CodeAct(Configurable):
+    """Settings of codeact-lab's agent: model endpoint, limits, prompt."""
+
+    model = Unicode(help="Model name sent to the endpoint (env CODEACT_MODEL).").tag(config=True)
+    base_url = Unicode(
+        "", help="OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1 (env OPENAI_BASE_URL)."
+    ).tag(config=True)
+    api_key = Unicode(
+        "", help="API key. Prefer api_key_env: a key in a config file is easy to leak."
+    ).tag(config=True)
+    api_key_env = Unicode(
+        "OPENAI_API_KEY", help="Name of the environment variable that holds the API key."
+    ).tag(config=True)
+    temperature = Float(0.0, help="Sampling temperature.").tag(config=True)
+    max_tokens = Int(1024, help="Most tokens one model reply may have (0: no limit).").tag(
+        config=True
+    )
+    request_timeout = Float(120.0, help="Seconds to wait for the endpoint (connect, each read).").tag(
+        config=True
+    )
+    max_retries = Int(3, help="Retries on 429, 5xx, timeouts and broken connections.").tag(
+        config=True
+    )
+    max_turns = Int(10, help="Most model calls for one user message.").tag(config=True)
+    action_timeout = Float(
+        60.0, help="Seconds one code action may run before the kernel is interrupted."
+    ).tag(config=True)
+    budget = Float(0.0, help="Wall-clock seconds for one user message (0: no limit).").tag(
+        config=True
+    )
+    max_output_chars = Int(
+        4000, help="Characters of one action's output the model reads (head and tail kept)."
+    ).tag(config=True)
+    vision = Bool(False, help="Send images (plots) to the model; for vision models.").tag(
+        config=True
+    )
+    approval = CaselessStrEnum(
+        ["auto", "ask"], "auto", help="Run actions at once (auto) or ask before each (ask)."
+    ).tag(config=True)
+    system_prompt = Unicode(
+        SYSTEM_PROMPT, help="System prompt, with {tools} and {context} slots."
+    ).tag(config=True)
+    prompt_version = Unicode(
+        PROMPT_VERSION, help="Version recorded in episodes; change it with the prompt."
+    ).tag(config=True)
+
+    @default("model")
+    def _default_model(self) -> str:
+        return os.environ.get("CODEACT_MODEL", "gpt-4o-mini")
+
+    def resolved_api_key(self) -> str | None:
+        return self.api_key or os.environ.get(self.api_key_env or "OPENAI_API_KEY") or None
+
+    def llm_config(self, **overrides: Any) -> LLMConfig:
+        cfg = LLMConfig(
+            model=self.model,
+            base_url=self.base_url or None,
+            api_key=self.resolved_api_key(),
+            temperature=self.temperature,
+            max_tokens=self.max_tokens or None,
+            request_timeout=self.request_timeout,
+            max_retries=self.max_retries,
+        )
+        for key, value in overrides.items():
+            if value is not None:
+                setattr(cfg, key, value)
+        return cfg
+
+    def policy(self, **overrides: Any) -> Policy:
+        policy = Policy(
+            max_turns=self.max_turns,
+            action_timeout=self.action_timeout or None,
+            budget=self.budget or None,
+            max_output_chars=self.max_output_chars,
+            vision=self.vision,
+        )
+        for key, value in overrides.items():
+            if value is not None:
+                setattr(policy, key, value)
+        return policy
+
+    def prompt(self) -> PromptTemplate:
+        return PromptTemplate(self.system_prompt, self.prompt_version)
+
+    def episode_settings(self, llm: LLMConfig, policy: Policy, **extra: Any) -> EpisodeSettings:
+        """What an episode records of its settings: never the key."""
+        return EpisodeSettings(
+            model=llm.model,
+            endpoint=public_endpoint(llm.resolved_base_url()),
+            prompt_version=self.prompt_version,
+            max_turns=policy.max_turns,
+            action_timeout=policy.action_timeout or 0.0,
+            budget=policy.budget,
+            temperature=llm.temperature,
+            max_tokens=llm.max_tokens,
+            max_output_chars=policy.max_output_chars,
+            vision=policy.vision,
+            approval="ask" if policy.approver else "auto",
+            **extra,
+        )
+
+
+def load_config_files(paths: list[str] | None = None) -> Config:
+    """Jupyter's config files, lowest priority first, as one traitlets Config."""
+    config = Config()
+    for directory in reversed(paths if paths is not None else jupyter_config_path()):
+        for name in CONFIG_FILES:
+            for loader_cls, ext in ((JSONFileConfigLoader, ".json"), (PyFileConfigLoader, ".py")):
+                if not os.path.isfile(os.path.join(directory, name + ext)):
+                    continue
+                loader = loader_cls(name + ext, path=directory)
+                config.merge(loader.load_config())
+    return config

@@ -1,0 +1,222 @@
+"""A scripted OpenAI-compatible chat server: the one stand-in our tests allow.
+
+It speaks ``POST /v1/chat/completions`` with server-sent events exactly as the real
+API streams them, and answers from a script the test gives it, in order. Every
+request it receives is recorded (body and headers), so a test can assert what the
+model was sent. It runs on 127.0.0.1 in a thread of its own, so an in-process
+test and a subprocess (the command line, a Jupyter server) can both use it.
+
+A script entry is a dict:
+
+``{"text": "...", "chunk": 7, "delay": 0.0, "finish_reason": "stop", "usage": true}``
+    stream ``text`` in pieces of ``chunk`` characters, ``delay`` s apart. As real
+    servers do, the reply is cut at the first stop sequence the request names,
+    which is stripped. ``usage`` adds the final usage chunk when asked for.
+``{"status": 500, "message": "...", "headers": {...}}``
+    an HTTP error with an OpenAI-style error body.
+``{"garbage": "<html>..."}``
+    a 200 event stream whose data is not JSON.
+``{"text": "...", "close_after": 10}``
+    stream 10 characters, then drop the connection.
+``{"hang": 30}``
+    accept the request, send nothing for 30 s.
+A callable entry is called with the request body and returns an entry: scripts
+of any length (benchmarks) use that.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from tornado import web
+from tornado.httpserver import HTTPServer
+from tornado.iostream import StreamClosedError
+from tornado.netutil import bind_sockets
+
+Entry = dict[str, Any] | Callable[[dict[str, Any]], dict[str, Any]]
+
+
+class ScriptedModel:
+    def __init__(self, *entries: Entry, model: str = "scripted") -> None:
+        self.model = model
+        self._entries: deque[Entry] = deque(entries)
+        self.default: Entry | None = None  # answered when the script runs out
+        self.requests: list[dict[str, Any]] = []
+        self.headers: list[dict[str, str]] = []
+        self.sent_at: list[float] = []  # monotonic time each text chunk was written
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._server: HTTPServer | None = None
+        self.port = 0
+
+    # ---- script ----
+    def script(self, *entries: Entry) -> None:
+        with self._lock:
+            self._entries.extend(entries)
+
+    def next_entry(self, body: dict[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            self.requests.append(body)
+            entry = self._entries.popleft() if self._entries else self.default
+        if entry is None:
+            return {"status": 500, "message": "scripted model: the script ran out"}
+        return entry(body) if callable(entry) else entry
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    # ---- lifecycle ----
+    def start(self) -> ScriptedModel:
+        sockets = bind_sockets(0, "127.0.0.1")
+        self.port = sockets[0].getsockname()[1]
+        ready = threading.Event()
+
+        def serve() -> None:
+            loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(loop)
+            self._loop = loop
+            app = web.Application([(r"/v1/chat/completions", _Completions, {"model": self})])
+            self._server = HTTPServer(app)
+            self._server.add_sockets(sockets)
+            loop.call_soon(ready.set)
+            loop.run_forever()
+            loop.close()
+
+        self._thread = threading.Thread(target=serve, name="scripted-model", daemon=True)
+        self._thread.start()
+        ready.wait(10)
+        return self
+
+    def stop(self) -> None:
+        if self._loop is None:
+            return
+        loop = self._loop
+
+        def shutdown() -> None:
+            if self._server is not None:
+                self._server.stop()
+            loop.stop()
+
+        loop.call_soon_threadsafe(shutdown)
+        if self._thread is not None:
+            self._thread.join(10)
+        self._loop = None
+
+    def __enter__(self) -> ScriptedModel:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _chunk(model: str, delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+    return {
+        "id": "chatcmpl-scripted",
+        "object": "chat.completion.chunk",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+    }
+
+
+def _cut_at_stop(text: str, stops: list[str]) -> tuple[str, bool]:
+    cut = min((text.find(s) for s in stops if s and s in text), default=-1)
+    return (text[:cut], True) if cut >= 0 else (text, False)
+
+
+class _Completions(web.RequestHandler):
+    def initialize(self, model: ScriptedModel) -> None:
+        self.scripted = model
+
+    async def post(self) -> None:
+        try:
+            body = json.loads(self.request.body or b"{}")
+        except ValueError:
+            body = {"_raw": self.request.body.decode("utf-8", "replace")}
+        self.scripted.headers.append(dict(self.request.headers))
+        entry = self.scripted.next_entry(body)
+        if "hang" in entry:
+            await asyncio.sleep(float(entry["hang"]))
+        if "status" in entry:
+            self.set_status(int(entry["status"]))
+            for key, value in (entry.get("headers") or {}).items():
+                self.set_header(key, str(value))
+            self.set_header("Content-Type", "application/json")
+            error = {"message": entry.get("message", "scripted error"), "type": "scripted"}
+            self.finish(json.dumps({"error": error}))
+            return
+        self.set_header("Content-Type", "text/event-stream")
+        self.set_header("Cache-Control", "no-cache")
+        try:
+            if "garbage" in entry:
+                self.write(f"data: {entry['garbage']}\n\n")
+                await self.flush()
+                self.finish()
+                return
+            await self._stream(body, entry)
+        except StreamClosedError:
+            pass
+
+    async def _stream(self, body: dict[str, Any], entry: dict[str, Any]) -> None:
+        model = self.scripted.model
+        stops = body.get("stop") or []
+        stops = [stops] if isinstance(stops, str) else list(stops)
+        text, _stopped = _cut_at_stop(str(entry.get("text", "")), stops)
+        finish = entry.get("finish_reason", "stop")
+        size = max(1, int(entry.get("chunk", 16)))
+        delay = float(entry.get("delay", 0.0))
+        close_after = entry.get("close_after")
+        await self._send(_chunk(model, {"role": "assistant", "content": ""}))
+        for start in range(0, len(text), size):
+            if close_after is not None and start >= int(close_after):
+                self.request.connection.stream.close()  # type: ignore[attr-defined]
+                return
+            if delay:
+                await asyncio.sleep(delay)
+            await self._send(_chunk(model, {"content": text[start : start + size]}))
+            self.scripted.sent_at.append(time.monotonic())
+        await self._send(_chunk(model, {}, finish))
+        if (body.get("stream_options") or {}).get("include_usage") and entry.get("usage", True):
+            prompt_chars = sum(len(json.dumps(m.get("content"))) for m in body.get("messages", []))
+            usage = {
+                "prompt_tokens": prompt_chars // 4,
+                "completion_tokens": max(1, len(text) // 4),
+                "total_tokens": prompt_chars // 4 + max(1, len(text) // 4),
+            }
+            await self._send({**_chunk(model, {}), "choices": [], "usage": usage})
+        self.write("data: [DONE]\n\n")
+        await self.flush()
+        self.finish()
+
+    async def _send(self, payload: dict[str, Any]) -> None:
+        self.write(f"data: {json.dumps(payload)}\n\n")
+        await self.flush()
+
+
+def main() -> None:
+    """Serve a script from a JSON file (a list of entries) until killed: for browser tests."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("script", help="JSON file: a list of script entries")
+    parser.add_argument("--port-file", help="write the chosen port here")
+    args = parser.parse_args()
+    with open(args.script, encoding="utf-8") as f:
+        entries = json.load(f)
+    model = ScriptedModel(*entries).start()
+    if args.port_file:
+        with open(args.port_file, "w", encoding="utf-8") as f:
+            f.write(str(model.port))
+    print(model.base_url, flush=True)
+    threading.Event().wait()
+
+
+if __name__ == "__main__":
+    main()
