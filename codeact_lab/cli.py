@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -21,6 +22,7 @@ from . import __version__
 from .agent import Episode, EventType, FinalState, KernelExecutor, LLMClient, StopSignal, run
 from .config import CodeAct, load_config_files
 from .export import episode_to_notebook, write_notebook
+from .redact import redact, usable_secrets
 from .transcript import TranscriptPrinter
 
 EXIT_CODES = {
@@ -86,7 +88,9 @@ async def run_episode(args: argparse.Namespace) -> int:
         settings=settings.episode_settings(llm_config, policy, kernel_name=args.kernel),
     )
     output = args.output or f"codeact-{episode.id[:8]}.ipynb"
-    printer = TranscriptPrinter(episode, sys.stdout)
+    secrets = [llm_config.resolved_api_key()]
+    keys = usable_secrets(secrets)
+    printer = TranscriptPrinter(episode, sys.stdout, secrets=keys)
     events_file = open(args.events, "w", encoding="utf-8") if args.events else None  # noqa: SIM115
     stop = StopSignal()
     loop = asyncio.get_running_loop()
@@ -97,14 +101,16 @@ async def run_episode(args: argparse.Namespace) -> int:
     llm = LLMClient(llm_config)
     executor: KernelExecutor | None = None
     try:
-        await km.start_kernel()
+        # The agent's code runs in this kernel: it gets no API key to read or leak.
+        hidden = {settings.api_key_env, "OPENAI_API_KEY"}
+        await km.start_kernel(env={k: v for k, v in os.environ.items() if k not in hidden})
         executor = KernelExecutor(km.client(), is_alive=km.is_alive, interrupt=km.interrupt_kernel)
         await executor.ensure_ready()
         async for ev in run(episode, llm, executor, policy, stop=stop, prompt=settings.prompt()):
             if not args.quiet:
                 printer(ev)
             if events_file:
-                events_file.write(json.dumps(ev.to_dict()) + "\n")
+                events_file.write(json.dumps(redact(ev.to_dict(), keys)) + "\n")
     except Exception as err:  # kernel could not start, ...: still write what there is
         reason = f"{type(err).__name__}: {err}"
         episode.event(EventType.FINAL, state=FinalState.FAILED.value, reason=reason)
@@ -118,7 +124,6 @@ async def run_episode(args: argparse.Namespace) -> int:
         if km.has_kernel:
             await km.shutdown_kernel(now=True)
         await llm.close()
-        secrets = [llm_config.resolved_api_key()]
         nb = episode_to_notebook(episode, kernel_name=args.kernel, secrets=secrets)
         write_notebook(nb, output)
 

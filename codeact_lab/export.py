@@ -18,6 +18,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from . import __version__
 from .agent import ActionStatus, Episode, StepKind, parse_reply
+from .redact import redact, usable_secrets
 
 FAILED_STATUSES = {
     ActionStatus.ERROR.value,
@@ -25,7 +26,6 @@ FAILED_STATUSES = {
     ActionStatus.INTERRUPTED.value,
     ActionStatus.DEAD.value,
 }
-REDACTED = "[redacted]"
 
 
 def _iso(timestamp: float | None) -> str | None:
@@ -60,7 +60,7 @@ def episode_to_notebook(
     *,
     code_only: bool = False,
     kernel_name: str = "python3",
-    secrets: Iterable[str] = (),
+    secrets: Iterable[str | None] = (),
 ) -> nbformat.NotebookNode:
     """The notebook of an episode; ``code_only`` keeps just the actions that ran."""
     cells = []
@@ -119,24 +119,11 @@ def episode_to_notebook(
     }
     nb.metadata["language_info"] = {"name": "python"}
     nb.metadata["codeact"] = provenance(episode)
-    secrets = [s for s in secrets if s and len(s) >= 4]
-    if secrets:
-        nb = nbformat.from_dict(redact(nb, secrets))
+    keys = usable_secrets(secrets)
+    if keys:
+        nb = nbformat.from_dict(redact(nb, keys))
     nbformat.validate(nb)
     return nb
-
-
-def redact(value: Any, secrets: list[str]) -> Any:
-    """Replace every occurrence of any secret in every string of a JSON-like value."""
-    if isinstance(value, str):
-        for secret in secrets:
-            value = value.replace(secret, REDACTED)
-        return value
-    if isinstance(value, dict):
-        return {k: redact(v, secrets) for k, v in value.items()}
-    if isinstance(value, list):
-        return [redact(v, secrets) for v in value]
-    return value
 
 
 def write_notebook(nb: nbformat.NotebookNode, path: str) -> None:

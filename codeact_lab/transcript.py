@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TextIO
 
 from .agent import Episode, Event, EventType
 from .agent.observation import render_outputs, truncate_middle
+from .redact import redact, usable_secrets
 
 RULE = "─" * 8
 
@@ -13,19 +15,30 @@ RULE = "─" * 8
 class TranscriptPrinter:
     """Prints events as they come: the model's reply streams, each action's output follows."""
 
-    def __init__(self, episode: Episode, out: TextIO, *, max_output_chars: int = 4000) -> None:
+    def __init__(
+        self,
+        episode: Episode,
+        out: TextIO,
+        *,
+        max_output_chars: int = 4000,
+        secrets: Iterable[str | None] = (),
+    ) -> None:
         self.episode = episode
-        self.out = out
+        self._out = out
+        self._secrets = usable_secrets(secrets)
         self.max_output_chars = max_output_chars
         self._mid_line = False
         self._streamed = ""  # text of the current turn printed so far
 
+    def _write(self, text: str) -> None:
+        self._out.write(redact(text, self._secrets))
+        self._out.flush()
+
     def _line(self, text: str) -> None:
         if self._mid_line:
-            self.out.write("\n")
+            self._write("\n")
             self._mid_line = False
-        self.out.write(text + "\n")
-        self.out.flush()
+        self._write(text + "\n")
 
     def __call__(self, ev: Event) -> None:
         d = ev.data
@@ -36,8 +49,7 @@ class TranscriptPrinter:
             self._line(f"{RULE} model, turn {d['turn']}")
         elif t is EventType.TEXT_DELTA:
             self._streamed += d["text"]
-            self.out.write(d["text"])
-            self.out.flush()
+            self._write(d["text"])
             self._mid_line = not d["text"].endswith("\n")
         elif t is EventType.ASSISTANT_MESSAGE:
             full = d["step"]["data"]["text"]

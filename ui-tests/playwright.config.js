@@ -6,7 +6,7 @@ const baseConfig = require('@jupyterlab/galata/lib/playwright-config');
 module.exports = {
   ...baseConfig,
   // Never start the report server: it would block a terminal or CI job.
-  reporter: [[process.env.CI ? 'github' : 'list'], ['html', { open: 'never' }]],
+  reporter: [['list'], ['html', { open: 'never' }]],
   use: {
     ...baseConfig.use,
     baseURL: 'http://127.0.0.1:8888',

@@ -213,13 +213,13 @@ class Episode:
     metadata: dict[str, Any] = field(default_factory=dict)  # host-owned (notebook path, ...)
 
     # ---- building events -------------------------------------------------
-    def event(self, type: EventType, **data: Any) -> Event:
+    def event(self, type: EventType, /, **data: Any) -> Event:
         """Make the next event of this episode and apply it."""
         ev = Event(type=type, seq=self.last_seq + 1, time=now(), data=data)
         self.apply(ev)
         return ev
 
-    def step_event(self, type: EventType, kind: StepKind, **data: Any) -> Event:
+    def step_event(self, type: EventType, kind: StepKind, /, **data: Any) -> Event:
         step = Step(id=f"{len(self.steps) + 1:04d}-{kind.value}", kind=kind, time=now(), data=data)
         return self.event(type, step=step.to_dict())
 

@@ -225,7 +225,7 @@ class LLMClient:
             return LLMError(f"{where} is unreachable ({_cause(exc)})", retryable=True)
         if isinstance(exc, openai.APIStatusError):
             code = exc.status_code
-            detail = _server_message(exc)
+            detail = _server_message(exc).replace(self.config.resolved_api_key(), "***")
             if code == 429:
                 err = LLMError(f"{where} is rate-limiting (429): {detail}", retryable=True)
                 err.retry_after = _retry_after(exc)  # type: ignore[attr-defined]

@@ -131,12 +131,18 @@ class _Run:
 
     # ---- helpers that run a task while forwarding the events its callbacks make ----
     async def _pump(
-        self, work: Callable[[asyncio.Queue[Any]], Awaitable[Any]], on_stop: Callable[[], Any]
+        self,
+        work: Callable[[asyncio.Queue[Any]], Awaitable[Any]],
+        on_stop: Callable[[asyncio.Future[Any]], Any],
+        *,
+        use_deadline: bool = True,
     ) -> AsyncIterator[Any]:
         """Run ``work(queue)``; yield what it puts in the queue, then ``(_DONE, result)``.
 
         On a stop, ``on_stop`` is called (cancel or interrupt) and the work is awaited.
-        The wall-clock budget cancels the work and raises ``_OutOfTime``.
+        With ``use_deadline``, the wall-clock budget cancels the work and raises
+        ``_OutOfTime``; an action is not cancelled (its timeout is cut to the budget
+        instead, so the kernel is interrupted, never abandoned mid-run).
         """
         queue: asyncio.Queue[Any] = asyncio.Queue()
         task = asyncio.ensure_future(work(queue))
@@ -147,7 +153,7 @@ class _Run:
                 on_stop(task)
             while True:
                 timeout = None
-                if self.deadline is not None:
+                if self.deadline is not None and use_deadline:
                     timeout = max(0.0, self.deadline - time.monotonic())
                 try:
                     item = await asyncio.wait_for(queue.get(), timeout)
@@ -405,7 +411,7 @@ class _Run:
             asyncio.ensure_future(executor.interrupt())
 
         result: ExecutionResult | None = None
-        async for item in self._pump(execute, interrupt):
+        async for item in self._pump(execute, interrupt, use_deadline=False):
             if isinstance(item, tuple) and item[0] is _DONE:
                 result = item[1]
             else:

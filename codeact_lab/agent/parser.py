@@ -83,7 +83,8 @@ def _execute_blocks(text: str) -> list[ParsedAction]:
 
 def _clean_code(code: str) -> str:
     """Trim blank edges and dedent; drop a ``` fence that models often put inside <execute>."""
-    lines = code.strip("\r\n").splitlines()
+    # split("\n"), not splitlines(): \x0c, \x85 or \u2028 in a string literal are code.
+    lines = code.replace("\r\n", "\n").strip("\r\n").split("\n")
     if lines and lines[0].strip().startswith("```"):
         lines = lines[1:]
         if lines and lines[-1].strip() == "```":
