@@ -14,6 +14,7 @@ import json
 import os
 import signal
 import sys
+import tempfile
 from collections.abc import Sequence
 
 from jupyter_client.manager import AsyncKernelManager
@@ -97,14 +98,18 @@ async def run_episode(args: argparse.Namespace) -> int:
     loop.add_signal_handler(signal.SIGINT, stop.set, "interrupted from the terminal (Ctrl-C)")
     loop.add_signal_handler(signal.SIGTERM, stop.set, "terminated")
 
-    km = AsyncKernelManager(kernel_name=args.kernel)
+    # IPC sockets in a private folder: the kernel is reachable by no one else.
+    sockets = tempfile.TemporaryDirectory(prefix="codeact-kernel-")
+    km = AsyncKernelManager(
+        kernel_name=args.kernel, transport="ipc", ip=os.path.join(sockets.name, "kernel")
+    )
     llm = LLMClient(llm_config)
     executor: KernelExecutor | None = None
     try:
         # The agent's code runs in this kernel: it gets no API key to read or leak.
         hidden = {settings.api_key_env, "OPENAI_API_KEY"}
         await km.start_kernel(env={k: v for k, v in os.environ.items() if k not in hidden})
-        executor = KernelExecutor(km.client(), is_alive=km.is_alive, interrupt=km.interrupt_kernel)
+        executor = KernelExecutor.for_manager(km)
         await executor.ensure_ready()
         async for ev in run(episode, llm, executor, policy, stop=stop, prompt=settings.prompt()):
             if not args.quiet:
@@ -124,6 +129,7 @@ async def run_episode(args: argparse.Namespace) -> int:
         if km.has_kernel:
             await km.shutdown_kernel(now=True)
         await llm.close()
+        sockets.cleanup()
         nb = episode_to_notebook(episode, kernel_name=args.kernel, secrets=secrets)
         write_notebook(nb, output)
 

@@ -26,12 +26,18 @@ class TranscriptPrinter:
         self.episode = episode
         self._out = out
         self._secrets = usable_secrets(secrets)
+        # Streamed text is held back by this much, so a secret split across deltas is caught.
+        self._hold = max((len(k) for k in self._secrets), default=1) - 1
+        self._pending = ""
         self.max_output_chars = max_output_chars
         self._mid_line = False
         self._streamed = ""  # text of the current turn printed so far
 
-    def _write(self, text: str) -> None:
-        self._out.write(redact(text, self._secrets))
+    def _write(self, text: str, *, stream: bool = False) -> None:
+        text = redact(self._pending + text, self._secrets)
+        cut = len(text) - self._hold if stream and self._hold else len(text)
+        self._pending = text[cut:]
+        self._out.write(text[:cut])
         self._out.flush()
 
     def _line(self, text: str) -> None:
@@ -49,7 +55,7 @@ class TranscriptPrinter:
             self._line(f"{RULE} model, turn {d['turn']}")
         elif t is EventType.TEXT_DELTA:
             self._streamed += d["text"]
-            self._write(d["text"])
+            self._write(d["text"], stream=True)
             self._mid_line = not d["text"].endswith("\n")
         elif t is EventType.ASSISTANT_MESSAGE:
             full = d["step"]["data"]["text"]

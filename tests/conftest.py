@@ -58,7 +58,7 @@ def kernel(jp_asyncio_loop) -> Iterator[tuple[AsyncKernelManager, KernelExecutor
     jp_asyncio_loop.run_until_complete(
         km.start_kernel(extra_arguments=["--HistoryManager.enabled=False"])
     )
-    executor = KernelExecutor(km.client(), is_alive=km.is_alive, interrupt=km.interrupt_kernel)
+    executor = KernelExecutor.for_manager(km)
     jp_asyncio_loop.run_until_complete(executor.ensure_ready())
     yield km, executor
     executor.close()

@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable
 from queue import Empty
 from typing import Any
 
+from jupyter_client.session import Session
 from nbformat.v4 import output_from_msg
 
 from .episode import ActionStatus
@@ -110,8 +111,29 @@ class OutputCollector:
         return self.outputs
 
 
+def new_client(manager: Any) -> Any:
+    """A client of ``manager``'s kernel with a session identity of its own.
+
+    ``manager.client()`` hands every client the manager's one Session, so they share a
+    shell identity and the kernel sends one client's replies to the other.
+    """
+    shared = manager.session
+    session = Session(key=shared.key, signature_scheme=shared.signature_scheme)
+    return manager.client(session=session)
+
+
 class KernelExecutor:
     """Executor over an ``AsyncKernelClient`` (local, or remote through a gateway)."""
+
+    @classmethod
+    def for_manager(cls, manager: Any, **kwargs: Any) -> KernelExecutor:
+        """An executor with its own client of ``manager``'s kernel."""
+        return cls(
+            new_client(manager),
+            is_alive=manager.is_alive,
+            interrupt=manager.interrupt_kernel,
+            **kwargs,
+        )
 
     def __init__(
         self,
