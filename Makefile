@@ -6,7 +6,8 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-JLPM   := PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/jlpm
+ENV    := PATH="$(CURDIR)/$(BIN):$$PATH"
+JLPM   := $(ENV) $(BIN)/jlpm
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: lab install install-test browser test pytest lint typecheck ui-test clean
@@ -26,8 +27,9 @@ install: $(BIN)/python
 # Editable install with test and dev tools; builds the labextension in place.
 install-test: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[test,dev]"
-	cd labextension && $(JLPM) install --immutable
-	cd labextension && $(JLPM) build:prod
+	cd labextension && $(JLPM) install --immutable && $(JLPM) build:prod
+	# Link the built extension into the environment, so rebuilds are live.
+	$(ENV) $(BIN)/jupyter labextension develop . --overwrite
 	cd ui-tests && $(JLPM) install --immutable
 
 # Debian's Chromium drives the browser tests (Playwright's own download is not used).

@@ -29,7 +29,7 @@ from jupyter_client.manager import AsyncKernelManager
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-from codeact_lab.agent import (  # noqa: E402
+from codeact_lab.agent import (
     Completion,
     Episode,
     FinalState,
@@ -40,7 +40,7 @@ from codeact_lab.agent import (  # noqa: E402
     Usage,
     run,
 )
-from tests.scripted_model import ScriptedModel  # noqa: E402
+from tests.scripted_model import ScriptedModel
 
 ACTION = "<execute>\npass\n</execute>"
 ANSWER = "<solution>done</solution>"

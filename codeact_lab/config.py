@@ -44,9 +44,9 @@ class CodeAct(Configurable):
     max_tokens = Int(1024, help="Most tokens one model reply may have (0: no limit).").tag(
         config=True
     )
-    request_timeout = Float(120.0, help="Seconds to wait for the endpoint (connect, each read).").tag(
-        config=True
-    )
+    request_timeout = Float(
+        120.0, help="Seconds to wait for the endpoint (connect, each read)."
+    ).tag(config=True)
     max_retries = Int(3, help="Retries on 429, 5xx, timeouts and broken connections.").tag(
         config=True
     )

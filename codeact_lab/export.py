@@ -91,7 +91,9 @@ def episode_to_notebook(
             user_messages += 1
             title = "Task" if user_messages == 1 else "Follow-up"
             cells.append(
-                new_markdown_cell(f"**{title}:** {d['text']}", metadata=_cell_meta(episode, step.id))
+                new_markdown_cell(
+                    f"**{title}:** {d['text']}", metadata=_cell_meta(episode, step.id)
+                )
             )
         elif step.kind is StepKind.ASSISTANT:
             prose = parse_reply(d.get("text", "")).prose
@@ -103,7 +105,9 @@ def episode_to_notebook(
             )
         elif step.kind is StepKind.ERROR:
             cells.append(
-                new_markdown_cell(f"**Error:** {d['message']}", metadata=_cell_meta(episode, step.id))
+                new_markdown_cell(
+                    f"**Error:** {d['message']}", metadata=_cell_meta(episode, step.id)
+                )
             )
     if not code_only and episode.state is not None and episode.state.value != "solved":
         note = f"*Episode ended: {episode.state.value}*" + (

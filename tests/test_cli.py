@@ -30,14 +30,23 @@ def run_cli(tmp_path, scripted, *args, env_extra=None, timeout=120):
 
 def test_two_step_task_is_solved_and_written_as_a_notebook(tmp_path, scripted):
     scripted.script(
-        {"text": "First the data.\n<execute>\ndata = [3, 1, 4, 1, 5]\nprint(sorted(data))\n</execute>"},
+        {
+            "text": "First the data.\n<execute>\ndata = [3, 1, 4, 1, 5]\nprint(sorted(data))\n</execute>"
+        },
         {"text": "<execute>\nprint(sum(data) / len(data))\n</execute>"},
         {"text": "The mean is <solution>2.8</solution>"},
     )
     events = tmp_path / "events.jsonl"
     proc, path = run_cli(
-        tmp_path, scripted, "mean of 3 1 4 1 5", "--base-url", scripted.base_url,
-        "--model", "scripted", "--events", str(events),
+        tmp_path,
+        scripted,
+        "mean of 3 1 4 1 5",
+        "--base-url",
+        scripted.base_url,
+        "--model",
+        "scripted",
+        "--events",
+        str(events),
     )
     assert proc.returncode == 0, proc.stderr
     assert "[1, 1, 3, 4, 5]" in proc.stdout and "2.8" in proc.stdout
@@ -69,8 +78,13 @@ def test_api_key_is_in_no_notebook_log_or_event(tmp_path, scripted):
     )
     events = tmp_path / "events.jsonl"
     proc, path = run_cli(
-        tmp_path, scripted, "print the key", "--base-url", scripted.base_url,
-        "--events", str(events),
+        tmp_path,
+        scripted,
+        "print the key",
+        "--base-url",
+        scripted.base_url,
+        "--events",
+        str(events),
     )
     assert proc.returncode == 0, proc.stderr
     # The key reached the model server only as the Authorization header.
@@ -94,7 +108,9 @@ def test_unreachable_endpoint_fails_clearly_and_still_writes_the_notebook(tmp_pa
     )
     assert proc.returncode == 1
     last = proc.stderr.strip().splitlines()[-1]
-    assert last.startswith("codeact-lab: failed: the model endpoint http://127.0.0.1:9/v1 is unreachable")
+    assert last.startswith(
+        "codeact-lab: failed: the model endpoint http://127.0.0.1:9/v1 is unreachable"
+    )
     nb = nbformat.read(path, as_version=4)
     assert nb.metadata["codeact"]["final_state"] == "failed"
     assert "unreachable" in nb.cells[-1].source

@@ -247,12 +247,20 @@ def test_stale_event_is_ignored_even_if_it_would_change_the_record():
     ep, _, _ = build_episode()
     action_id = ep.steps_of(StepKind.ACTION)[0].id
     before = ep.to_dict()
-    stale = Event(EventType.ACTION_FINISHED, seq=ep.last_seq, time=0.0,
-                  data={"step_id": action_id, "status": ActionStatus.ERROR.value})
+    stale = Event(
+        EventType.ACTION_FINISHED,
+        seq=ep.last_seq,
+        time=0.0,
+        data={"step_id": action_id, "status": ActionStatus.ERROR.value},
+    )
     assert ep.apply(stale) is False
     assert ep.to_dict() == before
-    newer = Event(EventType.ACTION_FINISHED, seq=ep.last_seq + 1, time=0.0,
-                  data={"step_id": action_id, "status": ActionStatus.ERROR.value})
+    newer = Event(
+        EventType.ACTION_FINISHED,
+        seq=ep.last_seq + 1,
+        time=0.0,
+        data={"step_id": action_id, "status": ActionStatus.ERROR.value},
+    )
     assert ep.apply(newer) is True
     assert ep.find(action_id).data["status"] == "error"
 
@@ -279,10 +287,18 @@ def test_usage_is_summed_from_assistant_steps():
         turn=4,
         usage={"prompt_tokens": 7, "completion_tokens": 3},
     )
-    assert ep.usage.to_dict() == {"prompt_tokens": 257, "completion_tokens": 53, "total_tokens": 310}
+    assert ep.usage.to_dict() == {
+        "prompt_tokens": 257,
+        "completion_tokens": 53,
+        "total_tokens": 310,
+    }
     # A step event delivered twice counts once.
-    last = Event(EventType.ASSISTANT_MESSAGE, seq=ep.last_seq + 1, time=0.0,
-                 data={"step": ep.steps[-1].to_dict()})
+    last = Event(
+        EventType.ASSISTANT_MESSAGE,
+        seq=ep.last_seq + 1,
+        time=0.0,
+        data={"step": ep.steps[-1].to_dict()},
+    )
     ep.apply(last)
     assert ep.usage.total_tokens == 310
 
@@ -329,9 +345,7 @@ def test_settings_from_dict_ignores_unknown_keys_and_holds_no_secret():
 def test_apply_does_not_share_state_with_the_event_objects():
     ep = Episode(task="t")
     events = [ep.event(EventType.EPISODE_STARTED, task="t", settings={})]
-    events.append(
-        ep.step_event(EventType.ACTION, StepKind.ACTION, code="x = 1", status="pending")
-    )
+    events.append(ep.step_event(EventType.ACTION, StepKind.ACTION, code="x = 1", status="pending"))
     step_id = ep.steps[-1].id
     replica = Episode.replay(events, id=ep.id, created=ep.created)
     ep.event(EventType.ACTION_STARTED, step_id=step_id)  # applied to `ep` only

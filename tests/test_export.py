@@ -37,7 +37,11 @@ async def test_export_validates_and_reruns_with_the_same_outputs(scripted, make_
     )
     nb = episode_to_notebook(ep)
     nbformat.validate(nb)
-    failed = [c for c in nb.cells if c.cell_type == "code" and "raises-exception" in c.metadata.get("tags", [])]
+    failed = [
+        c
+        for c in nb.cells
+        if c.cell_type == "code" and "raises-exception" in c.metadata.get("tags", [])
+    ]
     assert len(failed) == 1 and "numbrs" in failed[0].source
     assert nb.cells[0].source == "**Task:** analyse the numbers"
     assert [c.source for c in nb.cells if c.cell_type == "markdown"][1:] == [

@@ -14,7 +14,9 @@ from codeact_lab.agent.kernel_executor import TRUNCATION_NOTE
 
 
 def texts(outputs, name=None):
-    return [o["text"] for o in outputs if o["output_type"] == "stream" and name in (None, o["name"])]
+    return [
+        o["text"] for o in outputs if o["output_type"] == "stream" and name in (None, o["name"])
+    ]
 
 
 def validate_cells(*results) -> None:
@@ -25,7 +27,8 @@ def validate_cells(*results) -> None:
     ]
     nb = new_notebook(cells=cells)
     nbformat.validate(nb)
-    nbformat.validate(nbformat.reads(nbformat.writes(nb), as_version=4))
+    # Written to disk and read back (writes needs attribute access: NotebookNode).
+    nbformat.validate(nbformat.reads(nbformat.writes(nbformat.from_dict(nb)), as_version=4))
 
 
 class Seen:
@@ -132,9 +135,7 @@ async def test_clear_output(executor):
 
     # wait=True: cleared when the next output comes, as in JupyterLab (progress bars).
     result = await executor.execute(
-        "for i in range(3):\n"
-        "    clear_output(wait=True)\n"
-        "    print(f'step {i}', flush=True)\n",
+        "for i in range(3):\n    clear_output(wait=True)\n    print(f'step {i}', flush=True)\n",
         10,
     )
     assert result.outputs == [{"output_type": "stream", "name": "stdout", "text": "step 2\n"}]
@@ -163,9 +164,7 @@ async def test_update_display_data(executor):
     assert result.outputs[1]["text"] == "between\n"
     assert result.outputs[2]["data"] == {"text/plain": "'other'"}
     # The live view saw 'first' before the update.
-    assert any(
-        o and o[0].get("data") == {"text/plain": "'first'"} for o in seen.outputs
-    )
+    assert any(o and o[0].get("data") == {"text/plain": "'first'"} for o in seen.outputs)
     assert seen.outputs[-1] == result.outputs
     validate_cells(result)
 
@@ -204,7 +203,9 @@ async def test_timeout_interrupts_and_the_kernel_keeps_its_state(executor):
     setup = await executor.execute("kept = 41", 10)
     assert setup.status is ActionStatus.OK
     started = time.monotonic()
-    result = await executor.execute("import time\nprint('sleeping', flush=True)\ntime.sleep(600)", 1.0)
+    result = await executor.execute(
+        "import time\nprint('sleeping', flush=True)\ntime.sleep(600)", 1.0
+    )
     elapsed = time.monotonic() - started
     assert result.status is ActionStatus.TIMEOUT
     assert elapsed < 2.0  # timeout + 1 s

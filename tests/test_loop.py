@@ -315,15 +315,15 @@ async def test_long_output_is_cut_for_the_model_but_kept_in_the_cell(scripted, m
 async def test_images_are_placeholders_for_text_models_and_sent_to_vision_models(
     scripted, make_llm, executor
 ):
-    png = (
-        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
-    )
+    png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
     code = (
         "from IPython.display import Image, display\nimport base64\n"
         f"display(Image(data=base64.b64decode('{png}')))"
     )
     for vision in (False, True):
-        scripted.script({"text": f"<execute>\n{code}\n</execute>"}, {"text": "<solution>ok</solution>"})
+        scripted.script(
+            {"text": f"<execute>\n{code}\n</execute>"}, {"text": "<solution>ok</solution>"}
+        )
         ep = Episode(task="t")
         await drive(ep, make_llm(), executor, Policy(vision=vision))
         content = scripted.requests[-1]["messages"][-1]["content"]

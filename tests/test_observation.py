@@ -159,11 +159,18 @@ def test_outputs_are_rendered_in_order_one_per_line():
     outputs = [
         stream("first"),
         stream("warn\n", "stderr"),
-        {"output_type": "execute_result", "execution_count": 3, "metadata": {},
-         "data": {"text/plain": ["42"], "text/html": ["<b>42</b>"]}},
+        {
+            "output_type": "execute_result",
+            "execution_count": 3,
+            "metadata": {},
+            "data": {"text/plain": ["42"], "text/html": ["<b>42</b>"]},
+        },
         {"output_type": "display_data", "metadata": {}, "data": {"text/markdown": "# Title"}},
-        {"output_type": "display_data", "metadata": {},
-         "data": {"application/vnd.custom+json": {}}},
+        {
+            "output_type": "display_data",
+            "metadata": {},
+            "data": {"application/vnd.custom+json": {}},
+        },
     ]
     text = format_observation(outputs, ActionStatus.OK).text
     assert text == "first\nwarn\n42\n# Title\n[display: application/vnd.custom+json]"
@@ -172,8 +179,14 @@ def test_outputs_are_rendered_in_order_one_per_line():
 def test_images_are_placeholders_for_text_models():
     outputs = [
         stream("plotting\n"),
-        {"output_type": "display_data", "metadata": {},
-         "data": {"image/png": PNG_B64 + "\n", "text/plain": "<Figure size 640x480 with 1 Axes>"}},
+        {
+            "output_type": "display_data",
+            "metadata": {},
+            "data": {
+                "image/png": PNG_B64 + "\n",
+                "text/plain": "<Figure size 640x480 with 1 Axes>",
+            },
+        },
     ]
     obs = format_observation(outputs, ActionStatus.OK)
     assert obs.text == "plotting\n" + IMAGE_PLACEHOLDER.format(mime="image/png")
@@ -185,10 +198,17 @@ def test_images_are_placeholders_for_text_models():
 def test_images_are_passed_as_base64_when_vision():
     jpeg = base64.b64encode(b"\xff\xd8\xff\xe0" + b"\x01" * 40).decode()
     outputs = [
-        {"output_type": "display_data", "metadata": {},
-         "data": {"image/png": PNG_B64[:20] + "\n" + PNG_B64[20:] + "\n"}},
-        {"output_type": "execute_result", "execution_count": 1, "metadata": {},
-         "data": {"image/jpeg": [jpeg[:10], jpeg[10:]]}},
+        {
+            "output_type": "display_data",
+            "metadata": {},
+            "data": {"image/png": PNG_B64[:20] + "\n" + PNG_B64[20:] + "\n"},
+        },
+        {
+            "output_type": "execute_result",
+            "execution_count": 1,
+            "metadata": {},
+            "data": {"image/jpeg": [jpeg[:10], jpeg[10:]]},
+        },
     ]
     obs = format_observation(outputs, ActionStatus.OK, vision=True)
     assert obs.images == [PNG_B64, jpeg]

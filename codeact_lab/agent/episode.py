@@ -149,9 +149,7 @@ class Step:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Step:
-        return cls(
-            id=data["id"], kind=StepKind(data["kind"]), time=data["time"], data=data["data"]
-        )
+        return cls(id=data["id"], kind=StepKind(data["kind"]), time=data["time"], data=data["data"])
 
 
 class EventType(str, Enum):
@@ -248,7 +246,9 @@ class Episode:
             )
             self._update_action(d["step_id"], status=status.value)
         elif ev.type is EventType.APPROVAL:
-            update: dict[str, Any] = {"approval": {"decision": d["decision"], "note": d.get("note")}}
+            update: dict[str, Any] = {
+                "approval": {"decision": d["decision"], "note": d.get("note")}
+            }
             if d["decision"] == "reject":
                 update["status"] = ActionStatus.REJECTED.value
             self._update_action(d["step_id"], **update)

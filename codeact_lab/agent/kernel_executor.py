@@ -66,7 +66,9 @@ class OutputCollector:
             display_id = (content.get("transient") or {}).get("display_id")
             for index in self._display_index.get(display_id or "", []):
                 out = self.outputs[index]
-                fresh = output_from_msg({"header": {"msg_type": "display_data"}, "content": content})
+                fresh = output_from_msg(
+                    {"header": {"msg_type": "display_data"}, "content": content}
+                )
                 out["data"] = fresh["data"]
                 out["metadata"] = content.get("metadata", {})
             return bool(display_id and display_id in self._display_index)

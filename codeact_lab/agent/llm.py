@@ -103,9 +103,9 @@ class ChatModel(Protocol):
 def close_open_execute(text: str) -> str:
     """Put back ``</execute>`` when the server stripped the stop sequence."""
     lower = text.lower()
-    if lower.count("<execute>") > lower.count("</execute>") and lower.rfind("<execute>") > lower.rfind(
-        "</execute>"
-    ):
+    if lower.count("<execute>") > lower.count("</execute>") and lower.rfind(
+        "<execute>"
+    ) > lower.rfind("</execute>"):
         return text + ("" if text.endswith("\n") else "\n") + STOP_SEQUENCE
     return text
 
@@ -211,9 +211,7 @@ class LLMClient:
         except Exception as exc:
             raise self._as_llm_error(exc) from exc
         if chunks == 0 or (finish_reason is None and not text):
-            raise LLMError(
-                f"{self.endpoint} closed the stream without a reply", retryable=True
-            )
+            raise LLMError(f"{self.endpoint} closed the stream without a reply", retryable=True)
         reply = "".join(text)
         if finish_reason in ("stop", None) and self.config.use_stop_sequence:
             reply = close_open_execute(reply)

@@ -254,7 +254,9 @@ class _Run:
         actions = list(reply.actions)
         if actions and actions[-1].unclosed and completion.finish_reason == "length":
             actions.pop()
-            usage_tokens = completion.usage.completion_tokens if completion.usage else "the limit of"
+            usage_tokens = (
+                completion.usage.completion_tokens if completion.usage else "the limit of"
+            )
             notes.append(TRUNCATED_ACTION.format(tokens=usage_tokens))
         if len(actions) > self.policy.max_actions_per_reply:
             notes.append(
@@ -267,7 +269,9 @@ class _Run:
                 yield self._observation(turn, "\n".join(notes), [], [])
                 return
             if reply.solution is not None:
-                yield ep.step_event(EventType.SOLUTION, StepKind.SOLUTION, text=reply.solution, turn=turn)
+                yield ep.step_event(
+                    EventType.SOLUTION, StepKind.SOLUTION, text=reply.solution, turn=turn
+                )
                 yield ep.event(EventType.FINAL, state=FinalState.SOLVED.value, reason="")
                 return
             yield ep.event(
@@ -306,7 +310,9 @@ class _Run:
         if reply.solution is not None and failed:
             notes.append(SOLUTION_AFTER_FAILED_ACTION)
         text, images = self._observe(results, turn)
-        yield self._observation(turn, "\n\n".join([text, *notes]), images, [s.id for s, _ in results])
+        yield self._observation(
+            turn, "\n\n".join([text, *notes]), images, [s.id for s, _ in results]
+        )
 
         dead = [s for s, r in results if r is not None and r.status is ActionStatus.DEAD]
         if dead:
@@ -317,7 +323,9 @@ class _Run:
             raise _Stopped()
         elif accept_solution:
             assert reply.solution is not None
-            yield ep.step_event(EventType.SOLUTION, StepKind.SOLUTION, text=reply.solution, turn=turn)
+            yield ep.step_event(
+                EventType.SOLUTION, StepKind.SOLUTION, text=reply.solution, turn=turn
+            )
             yield ep.event(EventType.FINAL, state=FinalState.SOLVED.value, reason="")
 
     def _complete_work(self, turn: int) -> Callable[[asyncio.Queue[Any]], Awaitable[Completion]]:
@@ -331,7 +339,11 @@ class _Run:
             def on_retry(attempt: int, reason: str, delay: float) -> None:
                 queue.put_nowait(
                     ep.event(
-                        EventType.MODEL_RETRY, turn=turn, attempt=attempt, reason=reason, delay=delay
+                        EventType.MODEL_RETRY,
+                        turn=turn,
+                        attempt=attempt,
+                        reason=reason,
+                        delay=delay,
                     )
                 )
 
@@ -403,12 +415,16 @@ class _Run:
                     )
 
             def on_input(count: int | None) -> None:
-                queue.put_nowait(ep.event(EventType.EXECUTE_INPUT, step_id=step.id, execution_count=count))
+                queue.put_nowait(
+                    ep.event(EventType.EXECUTE_INPUT, step_id=step.id, execution_count=count)
+                )
 
             return await executor.execute(code, timeout, on_output=on_output, on_input=on_input)
 
+        interrupting: list[asyncio.Future[None]] = []  # held so the task is not collected
+
         def interrupt(task: asyncio.Future[Any]) -> None:
-            asyncio.ensure_future(executor.interrupt())
+            interrupting.append(asyncio.ensure_future(executor.interrupt()))
 
         result: ExecutionResult | None = None
         async for item in self._pump(execute, interrupt, use_deadline=False):

@@ -55,8 +55,10 @@ class ParsedReply:
     @property
     def solution_after_actions(self) -> bool:
         """True when an answer follows the last action (the model guessed the output)."""
-        return bool(self.actions) and self.solution is not None and (
-            self.solution_start > self.actions[-1].start
+        return (
+            bool(self.actions)
+            and self.solution is not None
+            and (self.solution_start > self.actions[-1].start)
         )
 
 
