@@ -351,3 +351,41 @@ async def test_cut_off_action_is_not_run(scripted, make_llm, executor):
     await drive(ep, make_llm(), executor)
     assert not ep.steps_of(StepKind.ACTION)
     assert "cut off" in observations(ep)[0]
+
+
+async def test_ten_megabyte_output_is_bounded_for_the_model_and_the_record(
+    scripted, make_llm, executor
+):
+    scripted.script(
+        {"text": "<execute>\nprint('y' * 10_000_000)\n</execute>"},
+        {"text": "<solution>big</solution>"},
+    )
+    ep = Episode(task="t")
+    started = time.monotonic()
+    await drive(ep, make_llm(), executor)
+    assert time.monotonic() - started < 30
+    assert ep.state is FinalState.SOLVED
+    sent = scripted.requests[1]["messages"][-1]["content"]
+    assert len(sent) < 4200 and "characters cut" in sent
+    outputs = ep.steps_of(StepKind.ACTION)[0].data["outputs"]
+    stored = sum(len(o.get("text", "")) for o in outputs)
+    assert executor.max_stored_output_chars <= stored < executor.max_stored_output_chars + 200
+    assert "more characters of output were not kept" in outputs[-1]["text"]
+
+
+async def test_kernel_death_mid_action_fails_clearly_and_keeps_every_step(
+    scripted, make_llm, executor
+):
+    scripted.script(
+        {"text": "<execute>print('before')</execute>"},
+        {"text": "<execute>\nimport os, signal\nos.kill(os.getpid(), signal.SIGKILL)\n</execute>"},
+    )
+    ep = Episode(task="t")
+    started = time.monotonic()
+    await drive(ep, make_llm(), executor)
+    assert time.monotonic() - started < 10
+    assert ep.state is FinalState.FAILED and "kernel died" in ep.reason
+    first, second = ep.steps_of(StepKind.ACTION)
+    assert first.data["status"] == "ok" and second.data["status"] == "dead"
+    assert "The kernel died" in observations(ep)[-1]
+    assert ep.steps_of(StepKind.ERROR)[0].data["kind"] == "kernel"

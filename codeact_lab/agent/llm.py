@@ -218,6 +218,15 @@ class LLMClient:
         return Completion(reply, finish_reason, usage)
 
     def _as_llm_error(self, exc: Exception) -> LLMError:
+        err = self._classify(exc)
+        key = self.config.resolved_api_key()
+        if key != NO_KEY and key in str(err):  # a server that echoes the key back
+            safe = LLMError(str(err).replace(key, "[redacted]"), retryable=err.retryable)
+            safe.retry_after = getattr(err, "retry_after", None)  # type: ignore[attr-defined]
+            return safe
+        return err
+
+    def _classify(self, exc: Exception) -> LLMError:
         where = f"the model endpoint {self.endpoint}"
         if isinstance(exc, openai.APITimeoutError):
             return LLMError(f"{where} timed out", retryable=True)
