@@ -5,8 +5,8 @@
 
 PYTHON ?= python3
 VENV   := .venv
-BIN    := $(VENV)/bin
-ENV    := PATH="$(CURDIR)/$(BIN):$$PATH"
+BIN    := $(CURDIR)/$(VENV)/bin
+ENV    := PATH="$(BIN):$$PATH"
 JLPM   := $(ENV) $(BIN)/jlpm
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
