@@ -13,7 +13,7 @@ or with environment variables: ``OPENAI_BASE_URL``, ``OPENAI_API_KEY``, ``CODEAC
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, TypeVar
 
 from jupyter_core.paths import jupyter_config_path
 from traitlets import Bool, CaselessStrEnum, Float, Int, Unicode, default
@@ -90,10 +90,7 @@ class CodeAct(Configurable):
             request_timeout=self.request_timeout,
             max_retries=self.max_retries,
         )
-        for key, value in overrides.items():
-            if value is not None:
-                setattr(cfg, key, value)
-        return cfg
+        return _with_overrides(cfg, overrides)
 
     def policy(self, **overrides: Any) -> Policy:
         policy = Policy(
@@ -103,10 +100,7 @@ class CodeAct(Configurable):
             max_output_chars=self.max_output_chars,
             vision=self.vision,
         )
-        for key, value in overrides.items():
-            if value is not None:
-                setattr(policy, key, value)
-        return policy
+        return _with_overrides(policy, overrides)
 
     def prompt(self) -> PromptTemplate:
         return PromptTemplate(self.system_prompt, self.prompt_version)
@@ -127,6 +121,17 @@ class CodeAct(Configurable):
             approval="ask" if policy.approver else "auto",
             **extra,
         )
+
+
+T = TypeVar("T")
+
+
+def _with_overrides(target: T, overrides: dict[str, Any]) -> T:
+    """Set the overrides that were given (None means: keep the configured value)."""
+    for key, value in overrides.items():
+        if value is not None:
+            setattr(target, key, value)
+    return target
 
 
 def load_config_files(paths: list[str] | None = None) -> Config:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import copy
 import json
 
-import pytest
-
 from codeact_lab.agent.episode import (
     ActionStatus,
     Episode,
@@ -337,11 +335,6 @@ def test_settings_from_dict_ignores_unknown_keys_and_holds_no_secret():
     assert "api_key" not in settings.to_dict()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: Episode.apply stores the event's step dict itself, so later events "
-    "mutate the event (and every episode replayed from the same Event objects)",
-)
 def test_apply_does_not_share_state_with_the_event_objects():
     ep = Episode(task="t")
     events = [ep.event(EventType.EPISODE_STARTED, task="t", settings={})]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import signal
 import time
 
 import nbformat
@@ -266,8 +267,12 @@ async def test_interrupt_when_idle_is_a_no_op(executor):
 
 async def test_kernel_killed_by_the_action_is_dead_not_a_hang(executor):
     started = time.monotonic()
-    result = await executor.execute(
-        "import os, signal\nprint('bye', flush=True)\nos.kill(os.getpid(), signal.SIGKILL)", 30
+    result = await asyncio.wait_for(
+        executor.execute(
+            "import os, signal\nprint('bye', flush=True)\nos.kill(os.getpid(), signal.SIGKILL)",
+            30,
+        ),
+        10,
     )
     assert result.status is ActionStatus.DEAD
     assert time.monotonic() - started < 5.0
@@ -279,12 +284,37 @@ async def test_kernel_killed_from_outside_is_dead(kernel):
 
     async def kill_soon():
         await asyncio.sleep(0.5)
-        await km.kill_kernel()
+        # jupyter_client 8 has no public AsyncKernelManager.kill_kernel: SIGKILL the process.
+        await km.signal_kernel(signal.SIGKILL)
 
     killer = asyncio.ensure_future(kill_soon())
     started = time.monotonic()
-    result = await executor.execute("import time\ntime.sleep(600)", None)  # no timeout at all
-    await killer
+    try:
+        result = await asyncio.wait_for(
+            executor.execute("import time\ntime.sleep(600)", None),  # no timeout at all
+            10,
+        )
+    finally:
+        await killer
+    assert result.status is ActionStatus.DEAD
+    assert time.monotonic() - started < 5.0
+    assert await km.is_alive() is False
+
+
+async def test_manager_kill_is_dead(kernel):
+    """The manager's own kill (what a restart or shutdown does to a busy kernel)."""
+    km, executor = kernel
+
+    async def kill_soon():
+        await asyncio.sleep(0.5)
+        await km._kill_kernel()
+
+    killer = asyncio.ensure_future(kill_soon())
+    started = time.monotonic()
+    try:
+        result = await asyncio.wait_for(executor.execute("import time\ntime.sleep(600)", 60), 10)
+    finally:
+        await killer
     assert result.status is ActionStatus.DEAD
     assert time.monotonic() - started < 5.0
 
@@ -320,7 +350,8 @@ async def test_huge_output_is_capped(executor):
 async def test_cap_applies_across_many_writes(executor):
     executor.max_stored_output_chars = 1000
     result = await executor.execute(
-        "import sys\nfor i in range(200):\n    print('y' * 19)\nsys.stderr.write('e' * 50)\n", 30
+        "import sys\nfor i in range(200):\n    print('y' * 19)\n_ = sys.stderr.write('e' * 50)\n",
+        30,
     )
     assert result.status is ActionStatus.OK
     assert result.outputs_truncated is True

@@ -11,6 +11,7 @@ twice ends up with the same record.
 
 from __future__ import annotations
 
+import copy
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
@@ -229,7 +230,8 @@ class Episode:
         self.last_seq = ev.seq
         d = ev.data
         if "step" in d:
-            step = Step.from_dict(d["step"])
+            # A copy: later events change the step, and must not change this event.
+            step = Step.from_dict(copy.deepcopy(d["step"]))
             if self.find(step.id) is None:
                 self.steps.append(step)
                 if step.kind is StepKind.ASSISTANT:

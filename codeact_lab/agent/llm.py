@@ -209,7 +209,7 @@ class LLMClient:
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            raise self._as_llm_error(exc) from exc
+            raise self._as_llm_error(exc, mid_stream=chunks > 0) from exc
         if chunks == 0 or (finish_reason is None and not text):
             raise LLMError(f"{self.endpoint} closed the stream without a reply", retryable=True)
         reply = "".join(text)
@@ -217,8 +217,8 @@ class LLMClient:
             reply = close_open_execute(reply)
         return Completion(reply, finish_reason, usage)
 
-    def _as_llm_error(self, exc: Exception) -> LLMError:
-        err = self._classify(exc)
+    def _as_llm_error(self, exc: Exception, *, mid_stream: bool = False) -> LLMError:
+        err = self._classify(exc, mid_stream)
         key = self.config.resolved_api_key()
         if key != NO_KEY and key in str(err):  # a server that echoes the key back
             safe = LLMError(str(err).replace(key, "[redacted]"), retryable=err.retryable)
@@ -226,8 +226,15 @@ class LLMClient:
             return safe
         return err
 
-    def _classify(self, exc: Exception) -> LLMError:
+    def _classify(self, exc: Exception, mid_stream: bool) -> LLMError:
         where = f"the model endpoint {self.endpoint}"
+        # The openai client wraps transport errors raised mid-stream as connection errors.
+        if mid_stream and isinstance(exc, (openai.APITimeoutError, _http.TimeoutException)):
+            return LLMError(f"{where} stopped sending mid-reply (read timeout)", retryable=True)
+        if mid_stream and isinstance(exc, (openai.APIConnectionError, _http.TransportError)):
+            return LLMError(
+                f"{where} closed the connection mid-reply ({_cause(exc)})", retryable=True
+            )
         if isinstance(exc, openai.APITimeoutError):
             return LLMError(f"{where} timed out", retryable=True)
         if isinstance(exc, openai.APIConnectionError):
