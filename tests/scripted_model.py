@@ -22,6 +22,12 @@ A script entry is a dict:
     accept the request, send nothing for 30 s.
 A callable entry is called with the request body and returns an entry: scripts
 of any length (benchmarks) use that.
+
+Run as a program (``python -m tests.scripted_model --port 8765``) it also answers
+control routes, for browser tests that script it from another process:
+``POST /_script`` (a JSON list of entries, appended), ``POST /_reset`` (forget the
+script and the requests), ``GET /_requests`` (every request body so far) and
+``GET /_health``.
 """
 
 from __future__ import annotations
@@ -75,8 +81,15 @@ class ScriptedModel:
         return f"http://127.0.0.1:{self.port}/v1"
 
     # ---- lifecycle ----
-    def start(self) -> ScriptedModel:
-        sockets = bind_sockets(0, "127.0.0.1")
+    def reset(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self.requests.clear()
+            self.headers.clear()
+            self.default = None
+
+    def start(self, port: int = 0) -> ScriptedModel:
+        sockets = bind_sockets(port, "127.0.0.1")
         self.port = sockets[0].getsockname()[1]
         ready = threading.Event()
 
@@ -84,7 +97,15 @@ class ScriptedModel:
             loop = asyncio.new_event_loop()
             asyncio.set_event_loop(loop)
             self._loop = loop
-            app = web.Application([(r"/v1/chat/completions", _Completions, {"model": self})])
+            app = web.Application(
+                [
+                    (r"/v1/chat/completions", _Completions, {"model": self}),
+                    (r"/_script", _Script, {"model": self}),
+                    (r"/_reset", _Reset, {"model": self}),
+                    (r"/_requests", _Requests, {"model": self}),
+                    (r"/_health", _Health),
+                ]
+            )
             self._server = HTTPServer(app)
             self._server.add_sockets(sockets)
             loop.call_soon(ready.set)
@@ -202,15 +223,46 @@ class _Completions(web.RequestHandler):
         await self.flush()
 
 
+class _Control(web.RequestHandler):
+    def initialize(self, model: ScriptedModel) -> None:
+        self.scripted = model
+
+
+class _Script(_Control):
+    def post(self) -> None:
+        entries = json.loads(self.request.body or b"[]")
+        self.scripted.script(*(entries if isinstance(entries, list) else [entries]))
+        self.finish({"queued": len(self.scripted._entries)})
+
+
+class _Reset(_Control):
+    def post(self) -> None:
+        self.scripted.reset()
+        self.finish({"ok": True})
+
+
+class _Requests(_Control):
+    def get(self) -> None:
+        self.finish({"requests": self.scripted.requests})
+
+
+class _Health(web.RequestHandler):
+    def get(self) -> None:
+        self.finish({"ok": True})
+
+
 def main() -> None:
-    """Serve a script from a JSON file (a list of entries) until killed: for browser tests."""
+    """Serve until killed, scripted from a JSON file and/or the control routes."""
     parser = argparse.ArgumentParser()
-    parser.add_argument("script", help="JSON file: a list of script entries")
+    parser.add_argument("script", nargs="?", help="JSON file: a list of script entries")
+    parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0: any free)")
     parser.add_argument("--port-file", help="write the chosen port here")
     args = parser.parse_args()
-    with open(args.script, encoding="utf-8") as f:
-        entries = json.load(f)
-    model = ScriptedModel(*entries).start()
+    entries = []
+    if args.script:
+        with open(args.script, encoding="utf-8") as f:
+            entries = json.load(f)
+    model = ScriptedModel(*entries).start(args.port)
     if args.port_file:
         with open(args.port_file, "w", encoding="utf-8") as f:
             f.write(str(model.port))
