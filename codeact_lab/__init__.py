@@ -18,14 +18,10 @@ def _jupyter_labextension_paths() -> list[dict[str, str]]:
     return [{"src": "labextension", "dest": "codeact-lab"}]
 
 
-def _jupyter_server_extension_points() -> list[dict[str, str]]:
-    return [{"module": "codeact_lab"}]
+def _jupyter_server_extension_points() -> list[dict[str, Any]]:
+    from .server import CodeActExtension
 
-
-def _load_jupyter_server_extension(server_app: Any) -> None:
-    from .server import load_extension
-
-    load_extension(server_app)
+    return [{"module": "codeact_lab", "app": CodeActExtension}]
 
 
 __all__ = ["__version__"]

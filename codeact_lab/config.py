@@ -118,8 +118,7 @@ class CodeAct(Configurable):
             max_tokens=llm.max_tokens,
             max_output_chars=policy.max_output_chars,
             vision=policy.vision,
-            approval="ask" if policy.approver else "auto",
-            **extra,
+            **{"approval": "ask" if policy.approver else "auto", **extra},
         )
 
 

@@ -157,6 +157,13 @@ class KernelExecutor:
         self._running: str | None = None  # msg_id of the request in flight
         self._stop_requested = False
         self._ready = False
+        self._lost = False  # set by a host that saw the kernel restart or die
+        self._active = False  # an execute call is in progress (maybe waiting for the kernel)
+
+    def kernel_lost(self) -> None:
+        """Tell the executor its kernel died or was restarted: a running action ends DEAD."""
+        if self._running is not None:
+            self._lost = True
 
     async def _default_interrupt(self) -> None:
         manager = getattr(self.client, "parent", None)
@@ -175,10 +182,13 @@ class KernelExecutor:
         self._ready = True
 
     async def interrupt(self) -> None:
-        if self._running is None:
+        """Stop the action of the ``execute`` call in progress, wherever it is: a call still
+        waiting for the kernel to be ready returns INTERRUPTED without running its code."""
+        if not self._active:
             return
         self._stop_requested = True
-        await self._interrupt()
+        if self._running is not None:
+            await self._interrupt()
 
     async def execute(
         self,
@@ -189,16 +199,20 @@ class KernelExecutor:
         on_input: InputCallback | None = None,
     ) -> ExecutionResult:
         async with self.lock:
-            await self.ensure_ready()
             started = time.monotonic()
-            self._stop_requested = False
-            collector = OutputCollector(self.max_stored_output_chars)
-            msg_id = self.client.execute(code, store_history=True, allow_stdin=False)
-            self._running = msg_id
+            self._stop_requested = self._lost = False
+            self._active = True
             try:
+                await self.ensure_ready()
+                if self._stop_requested:
+                    return ExecutionResult(ActionStatus.INTERRUPTED, duration=0.0)
+                collector = OutputCollector(self.max_stored_output_chars)
+                msg_id = self.client.execute(code, store_history=True, allow_stdin=False)
+                self._running = msg_id
                 status, count = await self._follow(msg_id, timeout, collector, on_output, on_input)
             finally:
                 self._running = None
+                self._active = False
             return ExecutionResult(
                 status=status,
                 outputs=collector.finish(),
@@ -237,7 +251,7 @@ class KernelExecutor:
             try:
                 msg = await self.client.get_iopub_msg(timeout=wait)
             except Empty:
-                if not await self._is_alive():
+                if self._lost or not await self._is_alive():
                     return ActionStatus.DEAD, count
                 continue
             if msg["parent_header"].get("msg_id") != msg_id:

@@ -1,25 +1,249 @@
-"""Route handlers. Every one is authenticated and authorized through jupyter_server."""
+"""Route handlers: small, authenticated and authorized through jupyter_server.
+
+Each one parses the request, calls the episode manager and turns its errors into
+status codes. The WebSocket streams an episode's events (replay from ``since``,
+then live).
+"""
 
 from __future__ import annotations
 
 import json
+import posixpath
+from typing import Any
 
-from jupyter_server.auth.decorator import authorized
-from jupyter_server.base.handlers import APIHandler
+from jupyter_core.utils import ensure_async
+from jupyter_server.auth.decorator import authorized, ws_authenticated
+from jupyter_server.base.handlers import APIHandler, JupyterHandler
+from jupyter_server.base.websocket import WebSocketMixin
 from tornado import web
+from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
 from .. import __version__
+from ..export import episode_to_notebook
+from .manager import BadRequest, EpisodeError, EpisodeManager, parse_overrides
 
 # The resource name jupyter_server's authorizer sees for our routes.
 AUTH_RESOURCE = "codeact"
+EPISODE_ID = r"(?P<episode_id>[0-9a-f]{32})"
 
 
 class CodeActHandler(APIHandler):
     auth_resource = AUTH_RESOURCE
+
+    @property
+    def manager(self) -> EpisodeManager:
+        manager: EpisodeManager = self.settings["codeact_manager"]
+        return manager
+
+    def json_body(self) -> dict[str, Any]:
+        try:
+            body = json.loads(self.request.body or b"{}")
+        except ValueError as err:
+            raise web.HTTPError(400, f"malformed JSON: {err}") from None
+        if not isinstance(body, dict):
+            raise web.HTTPError(400, "the body must be a JSON object")
+        return body
+
+    def reply(self, data: Any, status: int = 200) -> None:
+        self.set_status(status)
+        self.finish(json.dumps(data))
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        if isinstance(exc, EpisodeError):
+            self.set_status(exc.status)
+            self.finish(json.dumps({"message": str(exc)}))
+            return
+        super().write_error(status_code, **kwargs)
+
+    def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
+        if isinstance(value, EpisodeError):  # an expected refusal, not a server error
+            self.log.info("codeact: %s %s: %s", self.request.method, self.request.path, value)
+            return
+        super().log_exception(typ, value, tb)
 
 
 class HealthHandler(CodeActHandler):
     @web.authenticated
     @authorized
     def get(self) -> None:
-        self.finish(json.dumps({"status": "ok", "version": __version__}))
+        self.reply({"status": "ok", "version": __version__})
+
+
+class ConfigHandler(CodeActHandler):
+    @web.authenticated
+    @authorized
+    def get(self) -> None:
+        self.reply(self.manager.config())
+
+
+class EpisodesHandler(CodeActHandler):
+    @web.authenticated
+    @authorized
+    def get(self) -> None:
+        notebook_path = self.get_argument("notebook_path", None)
+        try:
+            limit = max(1, min(500, int(self.get_argument("limit", "50"))))
+        except ValueError:
+            raise BadRequest("limit must be a number") from None
+        self.reply({"episodes": self.manager.history(notebook_path, limit)})
+
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
+        body = self.json_body()
+        for name in ("task", "notebook_path", "kernel_id"):
+            if not isinstance(body.get(name), str) or not body[name]:
+                raise BadRequest(f"{name} is required (a string)")
+        path = await self._notebook_path(body["notebook_path"])
+        anchor = body.get("anchor_cell_id")
+        if anchor is not None and not isinstance(anchor, str):
+            raise BadRequest("anchor_cell_id must be a string")
+        episode = await self.manager.start(
+            body["task"],
+            path,
+            body["kernel_id"],
+            anchor_cell_id=anchor,
+            overrides=parse_overrides(body.get("settings")),
+        )
+        self.reply(self.manager.describe(episode.id), 201)
+
+    async def _notebook_path(self, path: str) -> str:
+        """An API path inside the server's root that exists."""
+        normal = posixpath.normpath(path.replace("\\", "/").lstrip("/"))
+        if normal in (".", "..") or normal.startswith("../"):
+            raise BadRequest(f"path {path!r} is outside the server's root")
+        try:
+            exists = await ensure_async(self.contents_manager.file_exists(normal))
+        except web.HTTPError:  # the contents manager refuses paths outside its root
+            raise BadRequest(f"path {path!r} is outside the server's root") from None
+        if not exists:
+            raise web.HTTPError(404, f"no notebook at {normal!r}")
+        return normal
+
+
+class EpisodeHandler(CodeActHandler):
+    @web.authenticated
+    @authorized
+    def get(self, episode_id: str) -> None:
+        self.reply(self.manager.describe(episode_id))
+
+
+class MessagesHandler(CodeActHandler):
+    @web.authenticated
+    @authorized
+    async def post(self, episode_id: str) -> None:
+        body = self.json_body()
+        kernel_id = body.get("kernel_id")
+        if kernel_id is not None and not isinstance(kernel_id, str):
+            raise BadRequest("kernel_id must be a string")
+        await self.manager.follow_up(
+            episode_id,
+            body.get("text"),  # type: ignore[arg-type]
+            kernel_id=kernel_id,
+            overrides=parse_overrides(body.get("settings")),
+        )
+        self.reply(self.manager.describe(episode_id), 202)
+
+
+class ApproveHandler(CodeActHandler):
+    @web.authenticated
+    @authorized
+    def post(self, episode_id: str) -> None:
+        self.manager.approve(episode_id, approve_rest=bool(self.json_body().get("all")))
+        self.reply(self.manager.describe(episode_id))
+
+
+class RejectHandler(CodeActHandler):
+    @web.authenticated
+    @authorized
+    def post(self, episode_id: str) -> None:
+        note = self.json_body().get("note")
+        if note is not None and not isinstance(note, str):
+            raise BadRequest("note must be a string")
+        self.manager.reject(episode_id, note)
+        self.reply(self.manager.describe(episode_id))
+
+
+class StopHandler(CodeActHandler):
+    @web.authenticated
+    @authorized
+    async def post(self, episode_id: str) -> None:
+        await self.manager.stop(episode_id)
+        self.reply(self.manager.describe(episode_id))
+
+
+class NotebookHandler(CodeActHandler):
+    @web.authenticated
+    @authorized
+    def get(self, episode_id: str) -> None:
+        episode = self.manager.episode(episode_id)
+        code_only = self.get_argument("code_only", "0") in ("1", "true", "yes")
+        secrets = [self.manager.settings.resolved_api_key()]
+        nb = episode_to_notebook(episode, code_only=code_only, secrets=secrets)
+        name = f"codeact-{episode_id[:8]}.ipynb"
+        self.set_header("Content-Type", "application/x-ipynb+json")
+        self.set_header("Content-Disposition", f'attachment; filename="{name}"')
+        self.finish(json.dumps(nb))
+
+
+class EventsHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):
+    """``WS /codeact/episodes/{id}/events?since=SEQ``."""
+
+    auth_resource = AUTH_RESOURCE
+    _unsubscribe: Any = None
+
+    def set_default_headers(self) -> None:
+        """JupyterHandler's default headers do not apply to a WebSocket."""
+
+    @ws_authenticated
+    async def get(self, episode_id: str) -> None:
+        authorized_ = await ensure_async(
+            self.authorizer.is_authorized(self, self.current_user, "read", AUTH_RESOURCE)
+        )
+        if not authorized_:
+            raise web.HTTPError(403)
+        manager: EpisodeManager = self.settings["codeact_manager"]
+        if not manager.store.exists(episode_id):
+            raise web.HTTPError(404, f"no episode {episode_id}")
+        try:
+            self.since = max(0, int(self.get_argument("since", "0")))
+        except ValueError:
+            raise web.HTTPError(400, "since must be a number") from None
+        await super().get(episode_id)
+
+    def open(self, episode_id: str) -> None:
+        super().open()
+        manager: EpisodeManager = self.settings["codeact_manager"]
+        self._unsubscribe = manager.subscribe(episode_id, self.since, self._send)
+
+    def _send(self, message: str) -> None:
+        try:
+            self.write_message(message)
+        except WebSocketClosedError:
+            self.on_close()
+
+    def on_message(self, message: str | bytes) -> None:
+        """Commands go through the HTTP routes; messages from the client are ignored."""
+
+    def on_close(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+
+
+def handlers() -> list[tuple[str, type]]:
+    prefix = "/codeact"
+    episode = f"{prefix}/episodes/{EPISODE_ID}"
+    return [
+        (f"{prefix}/health", HealthHandler),
+        (f"{prefix}/config", ConfigHandler),
+        (f"{prefix}/episodes", EpisodesHandler),
+        (episode, EpisodeHandler),
+        (f"{episode}/messages", MessagesHandler),
+        (f"{episode}/approve", ApproveHandler),
+        (f"{episode}/reject", RejectHandler),
+        (f"{episode}/stop", StopHandler),
+        (f"{episode}/notebook", NotebookHandler),
+        (f"{episode}/events", EventsHandler),
+    ]

@@ -1,0 +1,412 @@
+"""The episode manager: runs episodes server-side on notebooks' kernels.
+
+It hosts ``codeact_lab.agent`` for the server: one task per running episode, one
+executor per kernel (through the server's own kernel manager), events stored as
+they happen and fanned out to every subscriber, approvals as futures the HTTP
+routes resolve. It knows nothing of tornado or HTTP: routes call it and map its
+errors to status codes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..agent import (
+    Decision,
+    Episode,
+    Event,
+    EventType,
+    KernelExecutor,
+    LLMClient,
+    Step,
+    StopSignal,
+    run,
+)
+from ..agent.episode import TRANSIENT_EVENTS
+from ..agent.llm import NO_KEY, public_endpoint
+from ..config import CodeAct
+from .store import EpisodeStore, summary_of
+
+MAX_TASK_CHARS = 100_000
+Subscriber = Callable[[str], None]  # receives one JSON message
+
+
+class EpisodeError(Exception):
+    status = 400
+
+
+class BadRequest(EpisodeError):
+    status = 400
+
+
+class NotFound(EpisodeError):
+    status = 404
+
+
+class Conflict(EpisodeError):
+    status = 409
+
+
+class TooLarge(EpisodeError):
+    status = 413
+
+
+# Settings a client may choose per episode, and how each is checked.
+OVERRIDES: dict[str, Callable[[Any], Any]] = {
+    "model": str,
+    "base_url": str,
+    "approval": lambda v: v if v in ("auto", "ask") else _bad("approval must be auto or ask"),
+    "max_turns": lambda v: int(v) if 1 <= int(v) <= 100 else _bad("max_turns must be 1..100"),
+    "action_timeout": lambda v: float(v) if 0 < float(v) <= 86400 else _bad("bad action_timeout"),
+    "temperature": lambda v: float(v) if 0 <= float(v) <= 2 else _bad("temperature must be 0..2"),
+}
+
+
+def _bad(message: str) -> Any:
+    raise BadRequest(message)
+
+
+def parse_overrides(raw: Any) -> dict[str, Any]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise BadRequest("settings must be an object")
+    parsed = {}
+    for key, value in raw.items():
+        if key not in OVERRIDES:
+            raise BadRequest(f"unknown setting {key!r}; allowed: {', '.join(OVERRIDES)}")
+        if value in (None, ""):
+            continue
+        try:
+            parsed[key] = OVERRIDES[key](value)
+        except (TypeError, ValueError):
+            raise BadRequest(f"bad value for setting {key!r}") from None
+    return parsed
+
+
+@dataclass
+class LiveEpisode:
+    """An episode this server is running (or ran, and keeps in memory while subscribed)."""
+
+    episode: Episode
+    kernel_id: str
+    stop: StopSignal = field(default_factory=StopSignal)
+    task: asyncio.Task[None] | None = None
+    subscribers: list[Subscriber] = field(default_factory=list)
+    # Live-only events of the turn in progress, so a client that reconnects mid-turn
+    # gets the draft too (they are never stored).
+    live_events: list[Event] = field(default_factory=list)
+    approval: asyncio.Future[Decision] | None = None
+    awaiting: str | None = None
+    approve_rest: bool = False
+
+    @property
+    def running(self) -> bool:
+        return self.task is not None and not self.task.done()
+
+
+class EpisodeManager:
+    def __init__(
+        self,
+        settings: CodeAct,
+        kernel_manager: Any,
+        store: EpisodeStore,
+        log: logging.Logger | None = None,
+    ) -> None:
+        self.settings = settings
+        self.kernel_manager = kernel_manager
+        self.store = store
+        self.log = log or logging.getLogger("codeact_lab")
+        self._executors: dict[str, KernelExecutor] = {}
+        self._live: dict[str, LiveEpisode] = {}
+        self._busy: dict[str, str] = {}  # kernel id -> id of the episode running on it
+
+    # ---- queries ----
+    def config(self) -> dict[str, Any]:
+        llm = self.settings.llm_config()
+        s = self.settings
+        return {
+            "model": llm.model,
+            "endpoint": public_endpoint(llm.resolved_base_url()),
+            "approval": s.approval,
+            "max_turns": s.max_turns,
+            "action_timeout": s.action_timeout,
+        }
+
+    def describe(self, episode_id: str) -> dict[str, Any]:
+        live = self._live.get(episode_id)
+        episode = live.episode if live else self.store.load(episode_id)
+        if episode is None:
+            raise NotFound(f"no episode {episode_id}")
+        record = episode.to_dict()
+        record["running"] = bool(live and live.running)
+        record["awaiting_approval"] = live.awaiting if live else None
+        return record
+
+    def history(self, notebook_path: str | None, limit: int = 50) -> list[dict[str, Any]]:
+        rows = self.store.summaries(notebook_path, limit)
+        for row in rows:
+            live = self._live.get(row["id"])
+            row["running"] = bool(live and live.running)
+            if live:  # fresher than the row, which is written at turn boundaries
+                row.update({k: v for k, v in summary_of(live.episode).items() if k != "id"})
+        return rows
+
+    def episode(self, episode_id: str) -> Episode:
+        live = self._live.get(episode_id)
+        episode = live.episode if live else self.store.load(episode_id)
+        if episode is None:
+            raise NotFound(f"no episode {episode_id}")
+        return episode
+
+    # ---- starting and continuing ----
+    def _check_kernel(self, kernel_id: str) -> None:
+        if not isinstance(kernel_id, str) or kernel_id not in self.kernel_manager:
+            raise NotFound(f"no kernel {kernel_id!r} in this server")
+        running = self._busy.get(kernel_id)
+        if running is not None:
+            raise Conflict(
+                f"kernel {kernel_id} is already running episode {running}: "
+                "stop it or wait for it to end"
+            )
+
+    def _executor(self, kernel_id: str) -> KernelExecutor:
+        executor = self._executors.get(kernel_id)
+        if executor is None:
+            km = self.kernel_manager.get_kernel(kernel_id)
+            executor = KernelExecutor.for_manager(km)
+            # The server's restarter revives a dead kernel: a running action must end
+            # as DEAD rather than wait on a kernel that forgot it.
+            with contextlib.suppress(AttributeError, NotImplementedError):
+                km.add_restart_callback(executor.kernel_lost, "restart")
+                km.add_restart_callback(executor.kernel_lost, "dead")
+            self._executors[kernel_id] = executor
+        return executor
+
+    def _forget_gone_kernels(self) -> None:
+        for kernel_id in [k for k in self._executors if k not in self.kernel_manager]:
+            self._executors.pop(kernel_id).close()
+
+    async def start(
+        self,
+        task: str,
+        notebook_path: str,
+        kernel_id: str,
+        anchor_cell_id: str | None = None,
+        overrides: dict[str, Any] | None = None,
+    ) -> Episode:
+        if not isinstance(task, str) or not task.strip():
+            raise BadRequest("task must be a non-empty string")
+        if len(task) > MAX_TASK_CHARS:
+            raise TooLarge(f"task is {len(task)} characters; the limit is {MAX_TASK_CHARS}")
+        self._forget_gone_kernels()
+        self._check_kernel(kernel_id)
+        overrides = overrides or {}
+        llm_config, policy = self._configure(overrides)
+        episode = Episode(
+            task=task,
+            settings=self.settings.episode_settings(
+                llm_config, policy, approval=overrides.get("approval", self.settings.approval)
+            ),
+        )
+        episode.metadata = {
+            "notebook_path": notebook_path,
+            "kernel_id": kernel_id,
+            "anchor_cell_id": anchor_cell_id,
+        }
+        self.store.create(episode)
+        live = LiveEpisode(episode, kernel_id)
+        self._live[episode.id] = live
+        self._launch(live, None, overrides)
+        return episode
+
+    async def follow_up(
+        self,
+        episode_id: str,
+        text: str,
+        kernel_id: str | None = None,
+        overrides: dict[str, Any] | None = None,
+    ) -> Episode:
+        if not isinstance(text, str) or not text.strip():
+            raise BadRequest("text must be a non-empty string")
+        if len(text) > MAX_TASK_CHARS:
+            raise TooLarge(f"message is {len(text)} characters; the limit is {MAX_TASK_CHARS}")
+        live = self._live.get(episode_id)
+        if live is not None and live.running:
+            raise Conflict(f"episode {episode_id} is still running")
+        episode = live.episode if live else self.store.load(episode_id)
+        if episode is None:
+            raise NotFound(f"no episode {episode_id}")
+        kernel_id = kernel_id or episode.metadata.get("kernel_id", "")
+        self._forget_gone_kernels()
+        self._check_kernel(kernel_id)
+        episode.metadata["kernel_id"] = kernel_id
+        live = live or LiveEpisode(episode, kernel_id)
+        live.kernel_id, live.stop, live.approve_rest = kernel_id, StopSignal(), False
+        self._live[episode_id] = live
+        self._launch(live, text, overrides or {})
+        return episode
+
+    def _configure(self, overrides: dict[str, Any]) -> tuple[Any, Any]:
+        llm_config = self.settings.llm_config(
+            model=overrides.get("model"), temperature=overrides.get("temperature")
+        )
+        base_url = overrides.get("base_url")
+        if base_url and base_url.rstrip("/") != (llm_config.base_url or "").rstrip("/"):
+            # The configured key belongs to the configured endpoint, never to one a client names.
+            llm_config.base_url, llm_config.api_key = base_url, NO_KEY
+        policy = self.settings.policy(
+            max_turns=overrides.get("max_turns"), action_timeout=overrides.get("action_timeout")
+        )
+        return llm_config, policy
+
+    def _launch(self, live: LiveEpisode, message: str | None, overrides: dict[str, Any]) -> None:
+        llm_config, policy = self._configure(overrides)
+        approval = overrides.get("approval", live.episode.settings.approval or "auto")
+        if approval == "ask":
+            policy.approver = self._approver(live)
+        executor = self._executor(live.kernel_id)
+        self._busy[live.kernel_id] = live.episode.id
+        live.task = asyncio.ensure_future(
+            self._drive(live, LLMClient(llm_config), executor, policy, message)
+        )
+
+    def _approver(self, live: LiveEpisode) -> Any:
+        async def approver(episode: Episode, step: Step) -> Decision:
+            if live.approve_rest:
+                return Decision(True)
+            live.approval = asyncio.get_running_loop().create_future()
+            live.awaiting = step.id
+            try:
+                return await live.approval
+            finally:
+                live.approval, live.awaiting = None, None
+
+        return approver
+
+    async def _drive(
+        self,
+        live: LiveEpisode,
+        llm: LLMClient,
+        executor: KernelExecutor,
+        policy: Any,
+        message: str | None,
+    ) -> None:
+        episode = live.episode
+        try:
+            async for event in run(
+                episode,
+                llm,
+                executor,
+                policy,
+                message=message,
+                stop=live.stop,
+                prompt=self.settings.prompt(),
+            ):
+                self._publish(live, event)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # the loop ends every episode itself; this is a bug of ours
+            self.log.exception("codeact-lab: episode %s crashed", episode.id)
+        finally:
+            if self._busy.get(live.kernel_id) == episode.id:
+                del self._busy[live.kernel_id]
+            live.live_events.clear()
+            await llm.close()
+
+    def _publish(self, live: LiveEpisode, event: Event) -> None:
+        try:
+            self.store.append(live.episode, event)
+        except Exception:  # a full disk must not stop the episode; say so loudly
+            self.log.exception("codeact-lab: could not store event %s", event.seq)
+        if event.type in TRANSIENT_EVENTS:
+            live.live_events.append(event)
+        elif event.type in (EventType.ASSISTANT_MESSAGE, EventType.ACTION_FINISHED):
+            live.live_events.clear()  # the draft and partial outputs are now whole
+        if live.subscribers:
+            message = json.dumps(event.to_dict())
+            for send in list(live.subscribers):
+                send(message)
+
+    # ---- controls ----
+    def _live_or_404(self, episode_id: str) -> LiveEpisode:
+        live = self._live.get(episode_id)
+        if live is None:
+            if self.store.exists(episode_id):
+                raise Conflict(f"episode {episode_id} is not running")
+            raise NotFound(f"no episode {episode_id}")
+        return live
+
+    def approve(self, episode_id: str, approve_rest: bool = False) -> None:
+        live = self._live_or_404(episode_id)
+        if live.approval is None or live.approval.done():
+            raise Conflict("no action is awaiting approval")
+        live.approve_rest = approve_rest
+        live.approval.set_result(Decision(True))
+
+    def reject(self, episode_id: str, note: str | None = None) -> None:
+        live = self._live_or_404(episode_id)
+        if live.approval is None or live.approval.done():
+            raise Conflict("no action is awaiting approval")
+        live.approval.set_result(Decision(False, (note or None) and str(note)[:2000]))
+
+    async def stop(self, episode_id: str, reason: str = "stopped by the user") -> None:
+        live = self._live_or_404(episode_id)
+        if not live.running:
+            return
+        live.stop.set(reason)
+        assert live.task is not None
+        # The loop ends promptly: the stream is cancelled or the action interrupted.
+        await asyncio.wait({live.task}, timeout=10)
+
+    # ---- subscriptions ----
+    def subscribe(self, episode_id: str, since: int, send: Subscriber) -> Callable[[], None]:
+        """Send every event after ``since`` (stored, then live), then each new one."""
+        live = self._live.get(episode_id)
+        if live is None and not self.store.exists(episode_id):
+            raise NotFound(f"no episode {episode_id}")
+        # Nothing can be published between these lines and the subscription (one thread),
+        # so the replay and the live stream join without a gap or a duplicate.
+        for event in self.store.events(episode_id, since):
+            send(json.dumps(event.to_dict()))
+        last = max(since, live.episode.last_seq if live else since)
+        if live is not None:
+            for event in live.live_events:
+                if event.seq > since:
+                    send(json.dumps(event.to_dict()))
+        send(json.dumps({"type": "caught_up", "seq": last}))
+        if live is None:
+            return lambda: None
+        live.subscribers.append(send)
+        return lambda: live.subscribers.remove(send) if send in live.subscribers else None
+
+    # ---- lifecycle ----
+    def recover(self) -> list[str]:
+        """After a (re)start: episodes left running by the last server are interrupted."""
+        return self.store.mark_interrupted(
+            "the Jupyter server stopped while this episode was running"
+        )
+
+    async def shutdown(self) -> None:
+        running = [live for live in self._live.values() if live.running]
+        for live in running:
+            assert live.task is not None
+            live.task.cancel()
+        if running:
+            await asyncio.gather(
+                *(live.task for live in running if live.task), return_exceptions=True
+            )
+            self.store.mark_interrupted(
+                "the Jupyter server shut down while this episode was running",
+                only={live.episode.id for live in running},
+            )
+        for executor in self._executors.values():
+            executor.close()
+        self._executors.clear()
+        self.store.close()
