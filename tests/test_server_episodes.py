@@ -414,3 +414,41 @@ async def test_the_websocket_refuses_a_request_without_a_valid_token(
         )
     if isinstance(err.value, HTTPClientError):
         assert err.value.code in (401, 403)
+
+
+async def test_server_shutdown_mid_action_keeps_every_step_and_marks_it_interrupted(
+    jp_fetch, jp_ws_fetch, jp_serverapp, scripted, notebook, kernel_id, codeact_db
+):
+    scripted.script(
+        {"text": "<execute>print('first')</execute>"},
+        {"text": "<execute>\nimport time\ntime.sleep(600)\n</execute>"},
+    )
+    created = await start(jp_fetch, notebook, kernel_id)
+    ws = await jp_ws_fetch("codeact", "episodes", created["id"], "events")
+    events = await events_until(ws, "execute_input")
+    events += await events_until(ws, "execute_input")
+    ws.close()
+    await jp_serverapp.web_app.settings["codeact_manager"].shutdown()
+
+    store = EpisodeStore(codeact_db)  # what a restarted server reads
+    episode = store.load(created["id"])
+    store.close()
+    assert episode.state.value == "interrupted" and "shut down" in episode.reason
+    statuses = [s.data["status"] for s in episode.steps_of(StepKind.ACTION)]
+    assert statuses == ["ok", "interrupted"]
+    assert episode.steps_of(StepKind.ACTION)[0].data["outputs"][0]["text"] == "first\n"
+
+
+async def test_kernel_killed_mid_action_under_the_servers_restarter(
+    jp_fetch, scripted, notebook, kernel_id
+):
+    scripted.script(
+        {"text": "<execute>\nimport os, signal\nos.kill(os.getpid(), signal.SIGKILL)\n</execute>"}
+    )
+    started = time.monotonic()
+    created = await start(jp_fetch, notebook, kernel_id)
+    record = await wait_state(jp_fetch, created["id"], timeout=20)
+    assert time.monotonic() - started < 10
+    assert record["state"] == "failed" and "kernel died" in record["reason"]
+    action = next(s for s in record["steps"] if s["kind"] == "action")
+    assert action["data"]["status"] == "dead"

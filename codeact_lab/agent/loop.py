@@ -229,6 +229,7 @@ class _Run:
         turn = ep.turns + 1
         yield ep.event(EventType.TURN_STARTED, turn=turn)
         completion: Completion | None = None
+        asked = time.monotonic()
         async for item in self._pump(self._complete_work(turn), lambda task: task.cancel()):
             if isinstance(item, tuple) and item[0] is _DONE:
                 completion = item[1]
@@ -244,6 +245,7 @@ class _Run:
             finish_reason=completion.finish_reason,
             usage=usage,
             retries=completion.retries,
+            duration=round(time.monotonic() - asked, 4),  # the model's latency, retries included
         )
         if not completion.text.strip():
             yield self._observation(turn, EMPTY_REPLY, [], [])
