@@ -21,9 +21,9 @@ from jupyter_client.manager import AsyncKernelManager
 
 from . import __version__
 from .agent import Episode, EventType, FinalState, KernelExecutor, LLMClient, StopSignal, run
+from .agent.redact import redact, usable_secrets
 from .config import CodeAct, load_config_files
 from .export import episode_to_notebook, write_notebook
-from .redact import redact, usable_secrets
 from .transcript import TranscriptPrinter
 
 EXIT_CODES = {

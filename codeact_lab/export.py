@@ -18,7 +18,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from . import __version__
 from .agent import ActionStatus, Episode, StepKind, parse_reply
-from .redact import redact, usable_secrets
+from .agent.redact import redact, usable_secrets
 
 FAILED_STATUSES = {
     ActionStatus.ERROR.value,

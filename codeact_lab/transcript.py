@@ -7,7 +7,7 @@ from typing import TextIO
 
 from .agent import Episode, Event, EventType
 from .agent.observation import render_outputs, truncate_middle
-from .redact import redact, usable_secrets
+from .agent.redact import redact, usable_secrets
 
 RULE = "─" * 8
 

@@ -263,7 +263,8 @@ async def test_the_api_key_never_reaches_a_client(
     jp_fetch, jp_ws_fetch, scripted, notebook, kernel_id
 ):
     scripted.script(
-        {"text": f"<execute>print('{TEST_KEY}')</execute>"},  # a model that leaks it
+        # A model that reads the key from the kernel's environment and prints it.
+        {"text": "<execute>import os; print(os.environ['CODEACT_TEST_KEY'])</execute>"},
         {"text": "<solution>done</solution>"},
     )
     created = await start(jp_fetch, notebook, kernel_id)
@@ -276,9 +277,11 @@ async def test_the_api_key_never_reaches_a_client(
     bodies += [json.dumps(e) for e in await events_until(ws, "caught_up")]
     ws.close()
     assert scripted.headers[0]["Authorization"] == f"Bearer {TEST_KEY}"
-    assert all(TEST_KEY not in body for body in bodies[2:4])
+    assert all(TEST_KEY not in body for body in bodies)
     assert TEST_KEY not in exported and "[redacted]" in exported
-    # What the model printed is the user's own data in the record; the config never is.
+    action = next(s for s in record["steps"] if s["kind"] == "action")
+    assert action["data"]["outputs"][0]["text"] == "[redacted]\n"
+    assert TEST_KEY not in json.dumps(scripted.requests)  # nor does the model read it back
     config = json.loads(bodies[2])
     assert set(config) == {"model", "endpoint", "approval", "max_turns", "action_timeout"}
 

@@ -24,6 +24,7 @@ from nbformat.v4 import output_from_msg
 
 from .episode import ActionStatus
 from .executor import ExecutionResult, InputCallback, OutputCallback
+from .redact import redact
 
 AliveCheck = Callable[[], Awaitable[bool]]
 Interrupter = Callable[[], Awaitable[Any]]
@@ -34,8 +35,9 @@ TRUNCATION_NOTE = "\n[... {cut} more characters of output were not kept ...]\n"
 class OutputCollector:
     """Build a cell's outputs from IOPub messages, as a notebook frontend would."""
 
-    def __init__(self, max_chars: int) -> None:
+    def __init__(self, max_chars: int, secrets: list[str] | None = None) -> None:
         self.outputs: list[dict[str, Any]] = []
+        self.secrets = secrets or []  # never kept in an output (an API key the code printed)
         self.max_chars = max_chars
         self.kept_chars = 0
         self.cut_chars = 0
@@ -56,6 +58,9 @@ class OutputCollector:
         """Take one IOPub message; True if the outputs changed."""
         kind = msg["header"]["msg_type"]
         content = msg["content"]
+        if self.secrets:
+            content = redact(content, self.secrets)
+            msg = {**msg, "content": content}
         if kind == "clear_output":
             if content.get("wait"):
                 self._clear_on_next = True
@@ -97,6 +102,8 @@ class OutputCollector:
         last = self.outputs[-1] if self.outputs else None
         if last is not None and last["output_type"] == "stream" and last["name"] == name:
             last["text"] += text  # consecutive writes to one stream make one output
+            if self.secrets:  # a secret split across two writes
+                last["text"] = redact(last["text"], self.secrets)
         else:
             self.outputs.append({"output_type": "stream", "name": name, "text": text})
         return True
@@ -146,8 +153,10 @@ class KernelExecutor:
         interrupt_grace: float = 5.0,
         liveness_interval: float = 0.5,
         max_stored_output_chars: int = 1_000_000,
+        secrets: list[str] | None = None,
     ) -> None:
         self.client = client
+        self.secrets = [s for s in secrets or [] if s]
         self._is_alive = is_alive or client.is_alive
         self._interrupt = interrupt or self._default_interrupt
         self.interrupt_grace = interrupt_grace
@@ -206,7 +215,7 @@ class KernelExecutor:
                 await self.ensure_ready()
                 if self._stop_requested:
                     return ExecutionResult(ActionStatus.INTERRUPTED, duration=0.0)
-                collector = OutputCollector(self.max_stored_output_chars)
+                collector = OutputCollector(self.max_stored_output_chars, self.secrets)
                 msg_id = self.client.execute(code, store_history=True, allow_stdin=False)
                 self._running = msg_id
                 status, count = await self._follow(msg_id, timeout, collector, on_output, on_input)

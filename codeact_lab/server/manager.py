@@ -30,6 +30,7 @@ from ..agent import (
 )
 from ..agent.episode import TRANSIENT_EVENTS
 from ..agent.llm import NO_KEY, public_endpoint
+from ..agent.redact import usable_secrets
 from ..config import CodeAct
 from .store import EpisodeStore, summary_of
 
@@ -180,7 +181,10 @@ class EpisodeManager:
         executor = self._executors.get(kernel_id)
         if executor is None:
             km = self.kernel_manager.get_kernel(kernel_id)
-            executor = KernelExecutor.for_manager(km)
+            # The notebook's kernel is the user's and may hold the key in its environment:
+            # whatever the code prints, the key never enters an output.
+            keys = usable_secrets([self.settings.resolved_api_key()])
+            executor = KernelExecutor.for_manager(km, secrets=keys)
             # The server's restarter revives a dead kernel: a running action must end
             # as DEAD rather than wait on a kernel that forgot it.
             with contextlib.suppress(AttributeError, NotImplementedError):
