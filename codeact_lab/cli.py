@@ -17,13 +17,24 @@ import sys
 import tempfile
 from collections.abc import Sequence
 
+import nbformat
 from jupyter_client.manager import AsyncKernelManager
 
 from . import __version__
-from .agent import Episode, EventType, FinalState, KernelExecutor, LLMClient, StopSignal, run
+from .agent import (
+    Episode,
+    EventType,
+    FinalState,
+    KernelExecutor,
+    LLMClient,
+    StopSignal,
+    run,
+)
 from .agent.redact import redact, usable_secrets
+from .agent.restore import restore_kernel_state
 from .config import CodeAct, load_config_files
-from .export import episode_to_notebook, write_notebook
+from .export import episode_from_notebook, episode_to_notebook, write_notebook
+from .export_command import add_export_parser, export_command
 from .transcript import TranscriptPrinter
 
 EXIT_CODES = {
@@ -61,6 +72,13 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--output", "-o", help="notebook to write (default codeact-<id>.ipynb)")
     r.add_argument("--events", help="also write every event as JSON Lines to this file")
     r.add_argument("--quiet", "-q", action="store_true", help="print only the final line")
+    r.add_argument(
+        "--resume",
+        metavar="EPISODE.ipynb",
+        help="continue the episode of an exported notebook: its code is re-run to restore the "
+        "kernel's state, TASK is the follow-up, and the notebook is written back (or to -o)",
+    )
+    add_export_parser(sub)
     return parser
 
 
@@ -84,11 +102,19 @@ async def run_episode(args: argparse.Namespace) -> int:
     settings = _settings(args)
     llm_config = settings.llm_config()
     policy = settings.policy()
-    episode = Episode(
-        task=args.task,
-        settings=settings.episode_settings(llm_config, policy, kernel_name=args.kernel),
-    )
-    output = args.output or f"codeact-{episode.id[:8]}.ipynb"
+    fresh = settings.episode_settings(llm_config, policy, kernel_name=args.kernel)
+    message: str | None = None
+    if args.resume:
+        try:
+            episode = episode_from_notebook(nbformat.read(args.resume, as_version=4))
+        except (OSError, ValueError) as err:
+            print(f"codeact-lab: cannot resume {args.resume}: {err}", file=sys.stderr)
+            return 2
+        episode.settings, message = fresh, args.task  # the follow-up runs with today's model
+        output = args.output or args.resume
+    else:
+        episode = Episode(task=args.task, settings=fresh)
+        output = args.output or f"codeact-{episode.id[:8]}.ipynb"
     secrets = [llm_config.resolved_api_key()]
     keys = usable_secrets(secrets)
     printer = TranscriptPrinter(episode, sys.stdout, secrets=keys)
@@ -111,7 +137,13 @@ async def run_episode(args: argparse.Namespace) -> int:
         await km.start_kernel(env={k: v for k, v in os.environ.items() if k not in hidden})
         executor = KernelExecutor.for_manager(km)
         await executor.ensure_ready()
-        async for ev in run(episode, llm, executor, policy, stop=stop, prompt=settings.prompt()):
+        if args.resume:
+            restored = await restore_kernel_state(episode, executor, policy.action_timeout)
+            if not args.quiet:
+                print(f"──────── kernel state restored: re-ran {restored} action(s)", flush=True)
+        async for ev in run(
+            episode, llm, executor, policy, message=message, stop=stop, prompt=settings.prompt()
+        ):
             if not args.quiet:
                 printer(ev)
             if events_file:
@@ -146,6 +178,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "run":
         return asyncio.run(run_episode(args))
+    if args.command == "export":
+        return export_command(args)
     return 2  # pragma: no cover - argparse requires a command
 
 

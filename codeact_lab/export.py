@@ -1,14 +1,19 @@
-"""An episode as a Jupyter notebook (nbformat v4), re-runnable top to bottom.
+"""An episode as a Jupyter notebook (nbformat v4), re-runnable top to bottom, and back.
 
 The task, the model's prose and the answer are markdown cells; every action is a
 code cell with its real outputs and execution count. A failed action keeps its
 traceback and gets the ``raises-exception`` tag, which nbclient and nbconvert
-honour, so a re-run does not stop there. Provenance goes in the notebook's
-metadata: never an API key, never credentials.
+honour, so a re-run does not stop there (a note at the top says so). Provenance
+goes in the notebook's metadata: never an API key, never credentials.
+
+The notebook also carries the episode's record without its outputs (those are in
+the cells), so ``episode_from_notebook`` rebuilds the episode exactly and a
+colleague can continue it (``codeact-lab run --resume``).
 """
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from collections.abc import Iterable
 from typing import Any
@@ -17,8 +22,8 @@ import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from . import __version__
-from .agent import ActionStatus, Episode, StepKind, parse_reply
-from .agent.redact import redact, usable_secrets
+from .agent import ActionStatus, Episode, EpisodeSettings, FinalState, Step, StepKind, parse_reply
+from .agent.redact import redact_all
 
 FAILED_STATUSES = {
     ActionStatus.ERROR.value,
@@ -26,6 +31,10 @@ FAILED_STATUSES = {
     ActionStatus.INTERRUPTED.value,
     ActionStatus.DEAD.value,
 }
+FAILED_NOTE = (
+    "*Cells of actions that failed keep their error and carry the `raises-exception` tag, "
+    "so running the notebook top to bottom goes past them.*"
+)
 
 
 def _iso(timestamp: float | None) -> str | None:
@@ -51,8 +60,53 @@ def provenance(episode: Episode) -> dict[str, Any]:
     }
 
 
+def _record_without_outputs(episode: Episode) -> dict[str, Any]:
+    record = episode.to_dict()
+    for step in record["steps"]:
+        if step["kind"] == "action":
+            step["data"] = {k: v for k, v in step["data"].items() if k != "outputs"}
+    return record
+
+
 def _cell_meta(episode: Episode, step_id: str, **extra: Any) -> dict[str, Any]:
     return {"codeact": {"episode": episode.id, "step": step_id, **extra}}
+
+
+def _action_cells(episode: Episode, step: Step, code_only: bool) -> list[Any]:
+    d = step.data
+    status = d.get("status")
+    if status in (ActionStatus.REJECTED.value, ActionStatus.SKIPPED.value, "pending"):
+        if code_only:
+            return []
+        why = "rejected by the user" if status == "rejected" else "not run"
+        text = f"*Action {why}:*\n\n```python\n{d['code']}\n```"
+        return [new_markdown_cell(text, metadata=_cell_meta(episode, step.id))]
+    meta = _cell_meta(episode, step.id, status=status)
+    if status in FAILED_STATUSES:
+        meta["tags"] = ["raises-exception"]
+    cell = new_code_cell(
+        d["code"],
+        outputs=[nbformat.from_dict(o) for o in d.get("outputs") or []],
+        execution_count=d.get("execution_count"),
+        metadata=meta,
+    )
+    return [cell]
+
+
+def _other_cells(episode: Episode, step: Step, user_messages: int) -> list[Any]:
+    d = step.data
+    meta = _cell_meta(episode, step.id)
+    if step.kind is StepKind.USER:
+        title = "Task" if user_messages == 1 else "Follow-up"
+        return [new_markdown_cell(f"**{title}:** {d['text']}", metadata=meta)]
+    if step.kind is StepKind.ASSISTANT:
+        prose = parse_reply(d.get("text", "")).prose
+        return [new_markdown_cell(prose, metadata=meta)] if prose else []
+    if step.kind is StepKind.SOLUTION:
+        return [new_markdown_cell(f"**Answer:** {d['text']}", metadata=meta)]
+    if step.kind is StepKind.ERROR:
+        return [new_markdown_cell(f"**Error:** {d['message']}", metadata=meta)]
+    return []
 
 
 def episode_to_notebook(
@@ -63,53 +117,18 @@ def episode_to_notebook(
     secrets: Iterable[str | None] = (),
 ) -> nbformat.NotebookNode:
     """The notebook of an episode; ``code_only`` keeps just the actions that ran."""
-    cells = []
+    cells: list[Any] = []
     user_messages = 0
     for step in episode.steps:
-        d = step.data
         if step.kind is StepKind.ACTION:
-            status = d.get("status")
-            if status in (ActionStatus.REJECTED.value, ActionStatus.SKIPPED.value, "pending"):
-                if not code_only:
-                    why = "rejected by the user" if status == "rejected" else "not run"
-                    text = f"*Action {why}:*\n\n```python\n{d['code']}\n```"
-                    cells.append(new_markdown_cell(text, metadata=_cell_meta(episode, step.id)))
-                continue
-            meta = _cell_meta(episode, step.id, status=status)
-            if status in FAILED_STATUSES:
-                meta["tags"] = ["raises-exception"]
-            cell = new_code_cell(
-                d["code"],
-                outputs=[nbformat.from_dict(o) for o in d.get("outputs") or []],
-                execution_count=d.get("execution_count"),
-                metadata=meta,
-            )
-            cells.append(cell)
-        elif code_only:
-            continue
-        elif step.kind is StepKind.USER:
-            user_messages += 1
-            title = "Task" if user_messages == 1 else "Follow-up"
-            cells.append(
-                new_markdown_cell(
-                    f"**{title}:** {d['text']}", metadata=_cell_meta(episode, step.id)
-                )
-            )
-        elif step.kind is StepKind.ASSISTANT:
-            prose = parse_reply(d.get("text", "")).prose
-            if prose:
-                cells.append(new_markdown_cell(prose, metadata=_cell_meta(episode, step.id)))
-        elif step.kind is StepKind.SOLUTION:
-            cells.append(
-                new_markdown_cell(f"**Answer:** {d['text']}", metadata=_cell_meta(episode, step.id))
-            )
-        elif step.kind is StepKind.ERROR:
-            cells.append(
-                new_markdown_cell(
-                    f"**Error:** {d['message']}", metadata=_cell_meta(episode, step.id)
-                )
-            )
-    if not code_only and episode.state is not None and episode.state.value != "solved":
+            cells += _action_cells(episode, step, code_only)
+        elif not code_only:
+            user_messages += step.kind is StepKind.USER
+            cells += _other_cells(episode, step, user_messages)
+    if any("raises-exception" in c.metadata.get("tags", []) for c in cells):
+        cells.insert(1 if not code_only else 0, new_markdown_cell(FAILED_NOTE))
+    if not code_only and episode.state not in (None, FinalState.SOLVED):
+        assert episode.state is not None
         note = f"*Episode ended: {episode.state.value}*" + (
             f" ({episode.reason})" if episode.reason else ""
         )
@@ -123,11 +142,36 @@ def episode_to_notebook(
     }
     nb.metadata["language_info"] = {"name": "python"}
     nb.metadata["codeact"] = provenance(episode)
-    keys = usable_secrets(secrets)
-    if keys:
-        nb = nbformat.from_dict(redact(nb, keys))
+    if not code_only:
+        nb.metadata["codeact"]["record"] = _record_without_outputs(episode)
+    # Secrets out. Home paths stay: the code may need them to re-run (training data drops them).
+    nb = nbformat.from_dict(redact_all(nb, secrets, homes=False))
     nbformat.validate(nb)
     return nb
+
+
+def episode_from_notebook(nb: nbformat.NotebookNode) -> Episode:
+    """Rebuild the episode an exported notebook holds (its record, outputs from its cells).
+
+    Raises ValueError for a notebook that was not exported whole by codeact-lab.
+    """
+    record = (nb.metadata.get("codeact") or {}).get("record")
+    if not isinstance(record, dict) or "steps" not in record:
+        raise ValueError(
+            "this notebook holds no codeact-lab episode (export it whole, not code-only)"
+        )
+    record = copy.deepcopy(record)
+    outputs = {}
+    for cell in nb.cells:
+        step_id = (cell.metadata.get("codeact") or {}).get("step")
+        if step_id and cell.cell_type == "code":
+            outputs[step_id] = [dict(o) for o in cell.outputs]
+    for step in record["steps"]:
+        if step["kind"] == "action":
+            step["data"]["outputs"] = outputs.get(step["id"], [])
+    episode = Episode.from_dict(record)
+    episode.settings = EpisodeSettings.from_dict(record.get("settings"))
+    return episode
 
 
 def write_notebook(nb: nbformat.NotebookNode, path: str) -> None:

@@ -6,7 +6,7 @@ import nbformat
 from nbclient import NotebookClient
 
 from codeact_lab.agent import Episode, Policy, run
-from codeact_lab.export import episode_to_notebook
+from codeact_lab.export import FAILED_NOTE, episode_to_notebook
 
 
 async def make_episode(scripted, make_llm, executor, *replies):
@@ -45,6 +45,7 @@ async def test_export_validates_and_reruns_with_the_same_outputs(scripted, make_
     assert len(failed) == 1 and "numbrs" in failed[0].source
     assert nb.cells[0].source == "**Task:** analyse the numbers"
     assert [c.source for c in nb.cells if c.cell_type == "markdown"][1:] == [
+        FAILED_NOTE,
         "Load them.",
         "Oops, a typo.",
         "The total is",

@@ -389,6 +389,7 @@ ROUTES = [
     ("GET", ("config",)),
     ("GET", ("episodes",)),
     ("POST", ("episodes",)),
+    ("POST", ("episodes", "import")),
     ("GET", ("episodes", "a" * 32)),
     ("POST", ("episodes", "a" * 32, "messages")),
     ("POST", ("episodes", "a" * 32, "approve")),
@@ -455,3 +456,52 @@ async def test_kernel_killed_mid_action_under_the_servers_restarter(
     assert record["state"] == "failed" and "kernel died" in record["reason"]
     action = next(s for s in record["steps"] if s["kind"] == "action")
     assert action["data"]["status"] == "dead"
+
+
+async def test_an_exported_notebook_is_imported_and_continued_on_a_fresh_kernel(
+    jp_fetch, jp_root_dir, scripted, notebook, kernel_id
+):
+    scripted.script(
+        {"text": "<execute>\nrate = 0.2\n</execute>"},
+        {"text": "<solution>set</solution>"},
+    )
+    created = await start(jp_fetch, notebook, kernel_id, "set the rate")
+    await wait_state(jp_fetch, created["id"])
+    exported = await jp_fetch("codeact", "episodes", created["id"], "notebook")
+    nb = nbformat.reads(exported.body.decode(), as_version=4)
+    nb.metadata["codeact"]["record"]["id"] = "b" * 32  # as if from another server
+    nbformat.write(nb, jp_root_dir / "shared.ipynb")
+
+    imported = await post(jp_fetch, "episodes", "import", body={"notebook_path": "shared.ipynb"})
+    assert imported["id"] == "b" * 32 and imported["state"] == "solved"
+    assert imported["metadata"]["notebook_path"] == "shared.ipynb"
+    again = await post(jp_fetch, "episodes", "import", body={"notebook_path": "shared.ipynb"})
+    assert again["id"] == imported["id"]  # importing twice keeps one episode
+
+    fresh = await jp_fetch("api", "kernels", method="POST", body=json.dumps({"name": "python3"}))
+    fresh_id = json.loads(fresh.body)["id"]
+    scripted.script(
+        {"text": "<execute>\nprint(rate * 100)\n</execute>"},
+        {"text": "<solution>20</solution>"},
+    )
+    await post(
+        jp_fetch,
+        "episodes",
+        imported["id"],
+        "messages",
+        body={"text": "as a percentage", "kernel_id": fresh_id, "restore": True},
+    )
+    record = await wait_state(jp_fetch, imported["id"])
+    assert record["state"] == "solved" and record["metadata"]["kernel_id"] == fresh_id
+    actions = [s for s in record["steps"] if s["kind"] == "action"]
+    assert actions[-1]["data"]["outputs"][0]["text"] == "20.0\n"
+
+    code_only = await jp_fetch(
+        "codeact", "episodes", created["id"], "notebook", params={"code_only": "1"}
+    )
+    nbformat.write(
+        nbformat.reads(code_only.body.decode(), as_version=4), jp_root_dir / "clean.ipynb"
+    )
+    with pytest.raises(HTTPClientError) as err:
+        await post(jp_fetch, "episodes", "import", body={"notebook_path": "clean.ipynb"})
+    assert err.value.code == 400

@@ -154,7 +154,7 @@ class Step:
 
 
 class EventType(str, Enum):
-    EPISODE_STARTED = "episode_started"  # data: {task, settings}
+    EPISODE_STARTED = "episode_started"  # data: {task, settings, system}
     USER_MESSAGE = "user_message"  # step: user
     TURN_STARTED = "turn_started"  # data: {turn}
     TEXT_DELTA = "text_delta"  # data: {turn, text}  (not stored in the record)
@@ -210,6 +210,7 @@ class Episode:
     usage: Usage = field(default_factory=Usage)
     last_seq: int = 0
     metadata: dict[str, Any] = field(default_factory=dict)  # host-owned (notebook path, ...)
+    system: str = ""  # the system prompt as the model read it (tools and context filled in)
 
     # ---- building events -------------------------------------------------
     def event(self, type: EventType, /, **data: Any) -> Event:
@@ -240,6 +241,7 @@ class Episode:
                     self.state, self.reason, self.ended = None, "", None
         elif ev.type is EventType.EPISODE_STARTED:
             self.state, self.reason, self.ended = None, "", None
+            self.system = d.get("system", self.system)
         elif ev.type in (EventType.AWAITING_APPROVAL, EventType.ACTION_STARTED):
             status = (
                 ActionStatus.AWAITING_APPROVAL
@@ -309,6 +311,7 @@ class Episode:
             "usage": self.usage.to_dict(),
             "last_seq": self.last_seq,
             "metadata": self.metadata,
+            "system": self.system,
         }
 
     @classmethod
@@ -325,6 +328,7 @@ class Episode:
             usage=Usage.from_dict(data.get("usage")),
             last_seq=int(data.get("last_seq", 0)),
             metadata=dict(data.get("metadata") or {}),
+            system=data.get("system", ""),
         )
 
     @classmethod

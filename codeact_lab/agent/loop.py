@@ -182,7 +182,12 @@ class _Run:
         ep = self.ep
         ep.settings.prompt_version = self.prompt.version
         if not ep.steps:
-            yield ep.event(EventType.EPISODE_STARTED, task=ep.task, settings=ep.settings.to_dict())
+            yield ep.event(
+                EventType.EPISODE_STARTED,
+                task=ep.task,
+                settings=ep.settings.to_dict(),
+                system=self.system,
+            )
             yield ep.step_event(EventType.USER_MESSAGE, StepKind.USER, text=ep.task)
         if message is not None:
             yield ep.step_event(EventType.USER_MESSAGE, StepKind.USER, text=message)

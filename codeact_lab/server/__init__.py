@@ -7,9 +7,6 @@ the server's config (``c.CodeAct.model = ...``).
 
 from __future__ import annotations
 
-import os
-
-from jupyter_core.paths import jupyter_data_dir
 from jupyter_server.extension.application import ExtensionApp
 from traitlets import Unicode, default
 
@@ -17,7 +14,7 @@ from .. import __version__
 from ..config import CodeAct
 from .handlers import handlers
 from .manager import EpisodeManager
-from .store import EpisodeStore
+from .store import EpisodeStore, default_db_path
 
 
 class CodeActExtension(ExtensionApp):
@@ -31,7 +28,7 @@ class CodeActExtension(ExtensionApp):
 
     @default("db_path")
     def _default_db_path(self) -> str:
-        return os.path.join(jupyter_data_dir(), "codeact_lab", "episodes.sqlite")
+        return default_db_path()
 
     def initialize_settings(self) -> None:
         assert self.serverapp is not None

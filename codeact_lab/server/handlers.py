@@ -11,6 +11,7 @@ import json
 import posixpath
 from typing import Any
 
+import nbformat
 from jupyter_core.utils import ensure_async
 from jupyter_server.auth.decorator import authorized, ws_authenticated
 from jupyter_server.base.handlers import APIHandler, JupyterHandler
@@ -19,12 +20,26 @@ from tornado import web
 from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
 from .. import __version__
-from ..export import episode_to_notebook
+from ..export import episode_from_notebook, episode_to_notebook
 from .manager import BadRequest, EpisodeError, EpisodeManager, parse_overrides
 
 # The resource name jupyter_server's authorizer sees for our routes.
 AUTH_RESOURCE = "codeact"
 EPISODE_ID = r"(?P<episode_id>[0-9a-f]{32})"
+
+
+async def notebook_path(handler: APIHandler, path: str) -> str:
+    """An API path inside the server's root that exists."""
+    normal = posixpath.normpath(path.replace("\\", "/").lstrip("/"))
+    if normal in (".", "..") or normal.startswith("../"):
+        raise BadRequest(f"path {path!r} is outside the server's root")
+    try:
+        exists = await ensure_async(handler.contents_manager.file_exists(normal))
+    except web.HTTPError:  # the contents manager refuses paths outside its root
+        raise BadRequest(f"path {path!r} is outside the server's root") from None
+    if not exists:
+        raise web.HTTPError(404, f"no notebook at {normal!r}")
+    return normal
 
 
 class CodeActHandler(APIHandler):
@@ -95,7 +110,7 @@ class EpisodesHandler(CodeActHandler):
         for name in ("task", "notebook_path", "kernel_id"):
             if not isinstance(body.get(name), str) or not body[name]:
                 raise BadRequest(f"{name} is required (a string)")
-        path = await self._notebook_path(body["notebook_path"])
+        path = await notebook_path(self, body["notebook_path"])
         anchor = body.get("anchor_cell_id")
         if anchor is not None and not isinstance(anchor, str):
             raise BadRequest("anchor_cell_id must be a string")
@@ -108,18 +123,24 @@ class EpisodesHandler(CodeActHandler):
         )
         self.reply(self.manager.describe(episode.id), 201)
 
-    async def _notebook_path(self, path: str) -> str:
-        """An API path inside the server's root that exists."""
-        normal = posixpath.normpath(path.replace("\\", "/").lstrip("/"))
-        if normal in (".", "..") or normal.startswith("../"):
-            raise BadRequest(f"path {path!r} is outside the server's root")
+
+class ImportHandler(CodeActHandler):
+    """``POST /codeact/episodes/import {notebook_path}``: the episode an exported notebook holds."""
+
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
+        body = self.json_body()
+        if not isinstance(body.get("notebook_path"), str):
+            raise BadRequest("notebook_path is required (a string)")
+        path = await notebook_path(self, body["notebook_path"])
+        model = await ensure_async(self.contents_manager.get(path, content=True, type="notebook"))
         try:
-            exists = await ensure_async(self.contents_manager.file_exists(normal))
-        except web.HTTPError:  # the contents manager refuses paths outside its root
-            raise BadRequest(f"path {path!r} is outside the server's root") from None
-        if not exists:
-            raise web.HTTPError(404, f"no notebook at {normal!r}")
-        return normal
+            episode = episode_from_notebook(nbformat.from_dict(model["content"]))
+        except ValueError as err:
+            raise BadRequest(str(err)) from None
+        stored, new = self.manager.import_episode(episode, path)
+        self.reply(self.manager.describe(stored.id), 201 if new else 200)
 
 
 class EpisodeHandler(CodeActHandler):
@@ -142,6 +163,7 @@ class MessagesHandler(CodeActHandler):
             body.get("text"),  # type: ignore[arg-type]
             kernel_id=kernel_id,
             overrides=parse_overrides(body.get("settings")),
+            restore=bool(body.get("restore")),
         )
         self.reply(self.manager.describe(episode_id), 202)
 
@@ -239,6 +261,7 @@ def handlers() -> list[tuple[str, type]]:
         (f"{prefix}/health", HealthHandler),
         (f"{prefix}/config", ConfigHandler),
         (f"{prefix}/episodes", EpisodesHandler),
+        (f"{prefix}/episodes/import", ImportHandler),
         (episode, EpisodeHandler),
         (f"{episode}/messages", MessagesHandler),
         (f"{episode}/approve", ApproveHandler),

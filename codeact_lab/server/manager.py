@@ -31,6 +31,7 @@ from ..agent import (
 from ..agent.episode import TRANSIENT_EVENTS
 from ..agent.llm import NO_KEY, public_endpoint
 from ..agent.redact import usable_secrets
+from ..agent.restore import events_from_episode, restore_kernel_state
 from ..config import CodeAct
 from .store import EpisodeStore, summary_of
 
@@ -230,12 +231,26 @@ class EpisodeManager:
         self._launch(live, None, overrides)
         return episode
 
+    def import_episode(self, episode: Episode, notebook_path: str) -> tuple[Episode, bool]:
+        """Store an episode that arrived as a record (an exported notebook). Returns it and
+        whether it was new (an episode this store already has is left as it is)."""
+        if self.store.exists(episode.id):
+            return self.episode(episode.id), False
+        episode.metadata = {**episode.metadata, "notebook_path": notebook_path}
+        self.store.create(episode)
+        for event in events_from_episode(episode):
+            self.store.append(episode, event)
+        stored = self.store.load(episode.id)
+        assert stored is not None
+        return stored, True
+
     async def follow_up(
         self,
         episode_id: str,
         text: str,
         kernel_id: str | None = None,
         overrides: dict[str, Any] | None = None,
+        restore: bool = False,
     ) -> Episode:
         if not isinstance(text, str) or not text.strip():
             raise BadRequest("text must be a non-empty string")
@@ -254,7 +269,7 @@ class EpisodeManager:
         live = live or LiveEpisode(episode, kernel_id)
         live.kernel_id, live.stop, live.approve_rest = kernel_id, StopSignal(), False
         self._live[episode_id] = live
-        self._launch(live, text, overrides or {})
+        self._launch(live, text, overrides or {}, restore=restore)
         return episode
 
     def _configure(self, overrides: dict[str, Any]) -> tuple[Any, Any]:
@@ -270,7 +285,13 @@ class EpisodeManager:
         )
         return llm_config, policy
 
-    def _launch(self, live: LiveEpisode, message: str | None, overrides: dict[str, Any]) -> None:
+    def _launch(
+        self,
+        live: LiveEpisode,
+        message: str | None,
+        overrides: dict[str, Any],
+        restore: bool = False,
+    ) -> None:
         llm_config, policy = self._configure(overrides)
         approval = overrides.get("approval", live.episode.settings.approval or "auto")
         if approval == "ask":
@@ -278,7 +299,7 @@ class EpisodeManager:
         executor = self._executor(live.kernel_id)
         self._busy[live.kernel_id] = live.episode.id
         live.task = asyncio.ensure_future(
-            self._drive(live, LLMClient(llm_config), executor, policy, message)
+            self._drive(live, LLMClient(llm_config), executor, policy, message, restore)
         )
 
     def _approver(self, live: LiveEpisode) -> Any:
@@ -301,9 +322,12 @@ class EpisodeManager:
         executor: KernelExecutor,
         policy: Any,
         message: str | None,
+        restore: bool = False,
     ) -> None:
         episode = live.episode
         try:
+            if restore:  # a fresh kernel: re-make the variables the episode's code made
+                await restore_kernel_state(episode, executor, policy.action_timeout)
             async for event in run(
                 episode,
                 llm,

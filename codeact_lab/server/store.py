@@ -14,6 +14,8 @@ import os
 import sqlite3
 from typing import Any
 
+from jupyter_core.paths import jupyter_data_dir
+
 from ..agent import Episode, Event, EventType, StepKind
 from ..agent.episode import TRANSIENT_EVENTS, ActionStatus, FinalState
 
@@ -43,6 +45,11 @@ CREATE TABLE IF NOT EXISTS events (
     PRIMARY KEY (episode_id, seq)
 ) WITHOUT ROWID;
 """
+
+
+def default_db_path() -> str:
+    return os.path.join(jupyter_data_dir(), "codeact_lab", "episodes.sqlite")
+
 
 UNFINISHED_ACTIONS = {
     ActionStatus.PENDING.value,
@@ -188,6 +195,38 @@ class EpisodeStore:
         episode = Episode.replay(events, id=episode_id, created=row[0])
         episode.metadata = json.loads(row[1])
         return episode
+
+    def resolve_id(self, prefix: str) -> str:
+        """The one episode whose id starts with ``prefix`` (8 characters are usually enough)."""
+        rows = self._db.execute(
+            "SELECT id FROM episodes WHERE id LIKE ? LIMIT 2", (prefix.lower() + "%",)
+        ).fetchall()
+        if not rows or not prefix:
+            raise KeyError(f"no episode {prefix!r} in {self.path}")
+        if len(rows) > 1:
+            raise KeyError(f"{prefix!r} matches several episodes; give more of the id")
+        return str(rows[0][0])
+
+    def find(
+        self,
+        *,
+        state: str | None = None,
+        model: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+    ) -> list[str]:
+        """Ids of the episodes that match every filter given, oldest first."""
+        query, args = "SELECT id FROM episodes WHERE 1 = 1", []
+        for clause, value in (
+            (" AND state = ?", state),
+            (" AND model = ?", model),
+            (" AND created >= ?", since),
+            (" AND created < ?", until),
+        ):
+            if value is not None:
+                query += clause
+                args.append(value)
+        return [r[0] for r in self._db.execute(query + " ORDER BY created", args)]
 
     def exists(self, episode_id: str) -> bool:
         row = self._db.execute("SELECT 1 FROM episodes WHERE id = ?", (episode_id,)).fetchone()

@@ -1,0 +1,46 @@
+"""Bring an episode back: its events rebuilt from the record, its kernel state re-made."""
+
+from __future__ import annotations
+
+from .episode import ActionStatus, Episode, Event, EventType, StepKind
+from .executor import Executor
+
+# The event that adds each kind of step to an episode.
+STEP_EVENTS = {
+    StepKind.USER: EventType.USER_MESSAGE,
+    StepKind.ASSISTANT: EventType.ASSISTANT_MESSAGE,
+    StepKind.ACTION: EventType.ACTION,
+    StepKind.OBSERVATION: EventType.OBSERVATION,
+    StepKind.SOLUTION: EventType.SOLUTION,
+    StepKind.ERROR: EventType.ERROR,
+}
+
+
+def events_from_episode(episode: Episode) -> list[Event]:
+    """Events that rebuild ``episode`` (for one that arrives as a record, e.g. imported)."""
+    copy = Episode(task=episode.task, settings=episode.settings, id=episode.id)
+    events = [
+        copy.event(
+            EventType.EPISODE_STARTED,
+            task=episode.task,
+            settings=episode.settings.to_dict(),
+            system=episode.system,
+        )
+    ]
+    for step in episode.steps:
+        events.append(copy.event(STEP_EVENTS[step.kind], step=step.to_dict()))
+    if episode.state is not None:
+        events.append(copy.event(EventType.FINAL, state=episode.state.value, reason=episode.reason))
+    return events
+
+
+async def restore_kernel_state(episode: Episode, executor: Executor, timeout: float | None) -> int:
+    """Re-run the episode's actions that ran to completion (succeeded or raised), in order,
+    so a follow-up finds the variables the model made. Actions that timed out, were
+    interrupted or killed the kernel are not run again. Returns how many ran."""
+    count = 0
+    for step in episode.steps_of(StepKind.ACTION):
+        if step.data.get("status") in (ActionStatus.OK.value, ActionStatus.ERROR.value):
+            await executor.execute(step.data["code"], timeout)
+            count += 1
+    return count
