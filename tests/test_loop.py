@@ -389,3 +389,26 @@ async def test_kernel_death_mid_action_fails_clearly_and_keeps_every_step(
     assert first.data["status"] == "ok" and second.data["status"] == "dead"
     assert "The kernel died" in observations(ep)[-1]
     assert ep.steps_of(StepKind.ERROR)[0].data["kind"] == "kernel"
+
+
+async def test_translated_actions_run_as_code_and_bad_ones_are_reported(
+    scripted, make_llm, executor
+):
+    def translate(content: str) -> str:
+        name, _, arg = content.strip().partition(",")
+        if not arg:
+            raise ValueError(f"expected 'tool, argument', got {content.strip()!r}")
+        return f"print({name.strip()}({arg.strip()}))"
+
+    scripted.script(
+        {"text": "<execute>abs</execute>"},
+        {"text": "<execute>abs, -7</execute>"},
+        {"text": "<solution>7</solution>"},
+    )
+    ep = Episode(task="t")
+    await drive(ep, make_llm(), executor, Policy(translate_action=translate))
+    bad, good = ep.steps_of(StepKind.ACTION)
+    assert bad.data["status"] == "error" and bad.data["code"] == "abs"
+    assert "ActionFormatError: expected 'tool, argument'" in observations(ep)[0]
+    assert good.data["code"] == "print(abs(-7))" and good.data["content"] == "abs, -7"
+    assert observations(ep)[1] == "7" and ep.solution == "7"

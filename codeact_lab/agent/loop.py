@@ -66,6 +66,9 @@ class Policy:
     max_actions_per_reply: int = 5
     output_event_interval: float = 0.05  # throttle for live OUTPUT events
     approver: Approver | None = None  # None: run every action (auto)
+    # Turns an action's content into Python (the paper's JSON and text action modes);
+    # a ValueError is reported to the model as the action's error. None: content is code.
+    translate_action: Callable[[str], str] | None = None
 
 
 class StopSignal:
@@ -291,10 +294,32 @@ class _Run:
         results: list[tuple[Step, ExecutionResult | None]] = []
         failed = False
         for index, action in enumerate(actions):
-            step_ev = self._action_step(action, turn, index)
+            code, format_error = action.code, None
+            if self.policy.translate_action is not None:
+                try:
+                    code = self.policy.translate_action(action.code)
+                except ValueError as err:
+                    format_error = str(err) or "the action could not be read"
+            step_ev = self._action_step(action, code, turn, index)
             yield step_ev
             step = ep.find(step_ev.data["step"]["id"])
             assert step is not None
+            if format_error is not None and not (failed or self.stop.is_set()):
+                error = {
+                    "output_type": "error",
+                    "ename": "ActionFormatError",
+                    "evalue": format_error,
+                    "traceback": [f"ActionFormatError: {format_error}"],
+                }
+                yield ep.event(
+                    EventType.ACTION_FINISHED,
+                    step_id=step.id,
+                    status=ActionStatus.ERROR.value,
+                    outputs=[error],
+                )
+                results.append((step, ExecutionResult(ActionStatus.ERROR, outputs=[error])))
+                failed = True
+                continue
             if failed or self.stop.is_set():
                 yield ep.event(
                     EventType.ACTION_FINISHED, step_id=step.id, status=ActionStatus.SKIPPED.value
@@ -358,11 +383,13 @@ class _Run:
 
         return work
 
-    def _action_step(self, action: ParsedAction, turn: int, index: int) -> Event:
+    def _action_step(self, action: ParsedAction, code: str, turn: int, index: int) -> Event:
+        extra = {"content": action.code} if code != action.code else {}
         return self.ep.step_event(
             EventType.ACTION,
             StepKind.ACTION,
-            code=action.code,
+            code=code,
+            **extra,
             turn=turn,
             index=index,
             format=action.format,
