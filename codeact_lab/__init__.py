@@ -24,4 +24,6 @@ def _jupyter_server_extension_points() -> list[dict[str, Any]]:
     return [{"module": "codeact_lab", "app": CodeActExtension}]
 
 
-__all__ = ["__version__"]
+from .tools import tool  # noqa: E402  (light: the kernel imports it for @tool)
+
+__all__ = ["__version__", "tool"]

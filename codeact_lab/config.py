@@ -16,18 +16,19 @@ import os
 from typing import Any, TypeVar
 
 from jupyter_core.paths import jupyter_config_path
-from traitlets import Bool, CaselessStrEnum, Float, Int, Unicode, default
+from traitlets import Bool, CaselessStrEnum, Float, Int, List, Unicode, default
 from traitlets.config import Config, Configurable
 from traitlets.config.loader import JSONFileConfigLoader, PyFileConfigLoader
 
 from .agent import EpisodeSettings, LLMConfig, Policy, PromptTemplate
 from .agent.llm import public_endpoint
 from .agent.prompts import PROMPT_VERSION, SYSTEM_PROMPT
+from .local_model.settings import LocalModelSettings
 
 CONFIG_FILES = ("jupyter_server_config", "codeact_lab_config")
 
 
-class CodeAct(Configurable):
+class CodeAct(LocalModelSettings, Configurable):
     """Settings of codeact-lab's agent: model endpoint, limits, prompt."""
 
     model = Unicode(help="Model name sent to the endpoint (env CODEACT_MODEL).").tag(config=True)
@@ -71,6 +72,13 @@ class CodeAct(Configurable):
     ).tag(config=True)
     prompt_version = Unicode(
         PROMPT_VERSION, help="Version recorded in episodes; change it with the prompt."
+    ).tag(config=True)
+    tools = List(
+        Unicode(),
+        help="Names of kernel functions to describe to the model as tools (besides @tool ones).",
+    ).tag(config=True)
+    describe_kernel = Bool(
+        True, help="Tell the model the kernel's variables and tools at the start of an episode."
     ).tag(config=True)
 
     @default("model")

@@ -13,6 +13,7 @@ a notebook cell would hold, ``clear_output`` and ``update_display_data`` include
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
@@ -229,6 +230,42 @@ class KernelExecutor:
                 duration=time.monotonic() - started,
                 outputs_truncated=collector.truncated,
             )
+
+    async def evaluate(self, expression: str, timeout: float = 5.0) -> Any:
+        """Evaluate a Python expression in the kernel silently: no history, no output, no
+        execution count. Returns the value when it is a literal (its repr is read back
+        with ``ast.literal_eval``), else None; on timeout the kernel is interrupted."""
+        async with self.lock:
+            await self.ensure_ready()
+            msg_id = self.client.execute(
+                "",
+                silent=True,
+                store_history=False,
+                user_expressions={"value": expression},
+                allow_stdin=False,
+            )
+            deadline = time.monotonic() + timeout
+            while (left := deadline - time.monotonic()) > 0:
+                try:
+                    reply = await self.client.get_shell_msg(
+                        timeout=min(left, self.liveness_interval)
+                    )
+                except Empty:
+                    if not await self._is_alive():
+                        return None
+                    continue
+                if reply["parent_header"].get("msg_id") != msg_id:
+                    continue
+                value = (reply["content"].get("user_expressions") or {}).get("value") or {}
+                text = (value.get("data") or {}).get("text/plain")
+                if value.get("status") != "ok" or text is None:
+                    return None
+                try:
+                    return ast.literal_eval(text)
+                except (ValueError, SyntaxError):
+                    return None
+            await self._interrupt()
+            return None
 
     async def _follow(
         self,

@@ -129,7 +129,8 @@ class _Run:
         self.policy = policy
         self.stop = stop
         self.prompt = prompt
-        self.system = prompt.render(tools=tools, context=context)
+        # A follow-up keeps the system prompt the episode began with: one conversation.
+        self.system = episode.system or prompt.render(tools=tools, context=context)
         self.deadline = time.monotonic() + policy.budget if policy.budget else None
 
     # ---- helpers that run a task while forwarding the events its callbacks make ----

@@ -47,7 +47,9 @@ class CodeActExtension(ExtensionApp):
                 "codeact-lab: CodeAct.api_key is set in a config file; prefer CodeAct.api_key_env "
                 "(a key in config shows in the server's debug log and in files others may read)"
             )
-        llm = settings.llm_config()
+        llm = self.manager.model.config  # the endpoint's, or the local model's
+        if self.manager.model.note:  # local: small and slow; no model: how to get one
+            self.log.warning("codeact-lab: %s", self.manager.model.note)
         self.log.info(
             "codeact-lab %s: model %s at %s; episodes in %s",
             __version__,
@@ -55,6 +57,9 @@ class CodeActExtension(ExtensionApp):
             self.manager.config()["endpoint"],
             self.db_path,
         )
+
+    async def _start_jupyter_server_extension(self, serverapp: object) -> None:
+        self.manager.model.start_with_server()  # CodeAct.local_model_start = "startup"
 
     def initialize_handlers(self) -> None:
         self.handlers.extend(handlers())

@@ -31,8 +31,10 @@ from ..agent import (
 from ..agent.episode import TRANSIENT_EVENTS
 from ..agent.llm import NO_KEY, public_endpoint
 from ..agent.redact import usable_secrets
+from ..agent.context import describe_kernel
 from ..agent.restore import events_from_episode, restore_kernel_state
 from ..config import CodeAct
+from ..local_model import resolve_model
 from .store import EpisodeStore, summary_of
 
 MAX_TASK_CHARS = 100_000
@@ -128,10 +130,11 @@ class EpisodeManager:
         self._executors: dict[str, KernelExecutor] = {}
         self._live: dict[str, LiveEpisode] = {}
         self._busy: dict[str, str] = {}  # kernel id -> id of the episode running on it
+        self.model = resolve_model(settings, log=self.log)  # an endpoint, the local model or none
 
     # ---- queries ----
     def config(self) -> dict[str, Any]:
-        llm = self.settings.llm_config()
+        llm = self.model.llm_config()
         s = self.settings
         return {
             "model": llm.model,
@@ -139,6 +142,7 @@ class EpisodeManager:
             "approval": s.approval,
             "max_turns": s.max_turns,
             "action_timeout": s.action_timeout,
+            **self.model.public(),  # local: {local, note}; no model: how to get one
         }
 
     def describe(self, episode_id: str) -> dict[str, Any]:
@@ -273,7 +277,7 @@ class EpisodeManager:
         return episode
 
     def _configure(self, overrides: dict[str, Any]) -> tuple[Any, Any]:
-        llm_config = self.settings.llm_config(
+        llm_config = self.model.llm_config(
             model=overrides.get("model"), temperature=overrides.get("temperature")
         )
         base_url = overrides.get("base_url")
@@ -299,7 +303,7 @@ class EpisodeManager:
         executor = self._executor(live.kernel_id)
         self._busy[live.kernel_id] = live.episode.id
         live.task = asyncio.ensure_future(
-            self._drive(live, LLMClient(llm_config), executor, policy, message, restore)
+            self._drive(live, self.model.client(llm_config), executor, policy, message, restore)
         )
 
     def _approver(self, live: LiveEpisode) -> Any:
@@ -328,6 +332,9 @@ class EpisodeManager:
         try:
             if restore:  # a fresh kernel: re-make the variables the episode's code made
                 await restore_kernel_state(episode, executor, policy.action_timeout)
+            tools, context = "", ""
+            if not episode.steps and self.settings.describe_kernel:
+                tools, context = await describe_kernel(executor, list(self.settings.tools))
             async for event in run(
                 episode,
                 llm,
@@ -336,6 +343,8 @@ class EpisodeManager:
                 message=message,
                 stop=live.stop,
                 prompt=self.settings.prompt(),
+                tools=tools,
+                context=context,
             ):
                 self._publish(live, event)
         except asyncio.CancelledError:
@@ -437,4 +446,5 @@ class EpisodeManager:
         for executor in self._executors.values():
             executor.close()
         self._executors.clear()
+        await self.model.aclose()
         self.store.close()
