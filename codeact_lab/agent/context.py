@@ -92,12 +92,12 @@ def _probe(names, per_object=0.05, budget=1.0, max_vars=%(max_vars)d, max_tools=
     return json.dumps({"variables": variables, "tools": tools})
 
 result = _probe(_names)
-""" % {"max_vars": MAX_VARIABLES, "max_tools": MAX_TOOLS}
+""" % {"max_vars": MAX_VARIABLES, "max_tools": MAX_TOOLS}  # noqa: UP031 (the source has braces)
 
 
 def probe_expression(tool_names: list[str]) -> str:
     """One expression (for ``user_expressions``) that runs the probe in a throwaway namespace."""
-    namespace = "{'__builtins__': __builtins__, 'get_ipython': get_ipython, '_names': %r}" % (
+    namespace = "{'__builtins__': __builtins__, 'get_ipython': get_ipython, '_names': %r}" % (  # noqa: UP031
         list(tool_names),
     )
     return f"(lambda ns: (exec({PROBE_SOURCE!r}, ns), ns['result'])[1])({namespace})"

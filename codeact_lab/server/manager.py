@@ -28,10 +28,10 @@ from ..agent import (
     StopSignal,
     run,
 )
+from ..agent.context import describe_kernel
 from ..agent.episode import TRANSIENT_EVENTS
 from ..agent.llm import NO_KEY, public_endpoint
 from ..agent.redact import usable_secrets
-from ..agent.context import describe_kernel
 from ..agent.restore import events_from_episode, restore_kernel_state
 from ..config import CodeAct
 from ..local_model import resolve_model
