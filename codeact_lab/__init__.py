@@ -24,6 +24,13 @@ def _jupyter_server_extension_points() -> list[dict[str, Any]]:
     return [{"module": "codeact_lab", "app": CodeActExtension}]
 
 
+def load_ipython_extension(shell: Any) -> None:
+    """``%load_ext codeact_lab``: the %codeact and %%codeact magics."""
+    from .magic import register
+
+    register(shell)
+
+
 from .tools import tool  # noqa: E402  (light: the kernel imports it for @tool)
 
 __all__ = ["__version__", "tool"]
