@@ -507,3 +507,28 @@ async def test_an_exported_notebook_is_imported_and_continued_on_a_fresh_kernel(
     with pytest.raises(HTTPClientError) as err:
         await post(jp_fetch, "episodes", "import", body={"notebook_path": "clean.ipynb"})
     assert err.value.code == 400
+
+
+async def test_a_magic_request_starts_once_and_finds_its_notebook_by_kernel(
+    jp_fetch, scripted, notebook
+):
+    session = await jp_fetch(
+        "api",
+        "sessions",
+        method="POST",
+        body=json.dumps({"path": notebook, "type": "notebook", "kernel": {"name": "python3"}}),
+    )
+    kernel_id = json.loads(session.body)["kernel"]["id"]
+    scripted.script({"text": "<solution>once</solution>"})
+    body = {"task": "t", "kernel_id": kernel_id, "request_id": "r" * 32, "anchor_cell_id": "m1"}
+    first = await jp_fetch("codeact", "episodes", method="POST", body=json.dumps(body))
+    assert first.code == 201
+    created = json.loads(first.body)
+    assert created["metadata"]["notebook_path"] == NOTEBOOK
+    await wait_state(jp_fetch, created["id"])
+    again = await jp_fetch("codeact", "episodes", method="POST", body=json.dumps(body))
+    assert again.code == 200 and json.loads(again.body)["id"] == created["id"]
+    assert len(scripted.requests) == 1  # the reopened notebook did not run it again
+    with pytest.raises(HTTPClientError) as err:
+        await post(jp_fetch, "episodes", body={"task": "t", "kernel_id": "not-in-a-session"})
+    assert err.value.code == 400

@@ -107,21 +107,35 @@ class EpisodesHandler(CodeActHandler):
     @authorized
     async def post(self) -> None:
         body = self.json_body()
-        for name in ("task", "notebook_path", "kernel_id"):
+        for name in ("task", "kernel_id"):
             if not isinstance(body.get(name), str) or not body[name]:
                 raise BadRequest(f"{name} is required (a string)")
-        path = await notebook_path(self, body["notebook_path"])
-        anchor = body.get("anchor_cell_id")
-        if anchor is not None and not isinstance(anchor, str):
-            raise BadRequest("anchor_cell_id must be a string")
+        path = body.get("notebook_path") or await self._session_path(body["kernel_id"])
+        if not isinstance(path, str):
+            raise BadRequest("notebook_path must be a string")
+        path = await notebook_path(self, path)
+        anchor, request_id = body.get("anchor_cell_id"), body.get("request_id")
+        for name, value in (("anchor_cell_id", anchor), ("request_id", request_id)):
+            if value is not None and (not isinstance(value, str) or len(value) > 200):
+                raise BadRequest(f"{name} must be a string")
+        known = request_id is not None and self.manager.store.by_request(request_id)
         episode = await self.manager.start(
             body["task"],
             path,
             body["kernel_id"],
             anchor_cell_id=anchor,
             overrides=parse_overrides(body.get("settings")),
+            request_id=request_id,
         )
-        self.reply(self.manager.describe(episode.id), 201)
+        self.reply(self.manager.describe(episode.id), 200 if known else 201)
+
+    async def _session_path(self, kernel_id: str) -> str:
+        """The notebook whose session runs this kernel (the %codeact display knows only it)."""
+        sessions: list[dict[str, Any]] = await ensure_async(self.session_manager.list_sessions())
+        for session in sessions:
+            if (session.get("kernel") or {}).get("id") == kernel_id:
+                return str(session.get("path") or session.get("notebook", {}).get("path"))
+        raise BadRequest("notebook_path is required (no notebook session runs this kernel)")
 
 
 class ImportHandler(CodeActHandler):

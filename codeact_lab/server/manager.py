@@ -209,7 +209,14 @@ class EpisodeManager:
         kernel_id: str,
         anchor_cell_id: str | None = None,
         overrides: dict[str, Any] | None = None,
+        request_id: str | None = None,
     ) -> Episode:
+        """Start an episode. With a ``request_id`` already seen, return that episode instead
+        (a notebook reopened after ``%codeact`` ran must not run it again)."""
+        if request_id is not None:
+            known = self.store.by_request(request_id)
+            if known is not None:
+                return self.episode(known)
         if not isinstance(task, str) or not task.strip():
             raise BadRequest("task must be a non-empty string")
         if len(task) > MAX_TASK_CHARS:
@@ -229,6 +236,8 @@ class EpisodeManager:
             "kernel_id": kernel_id,
             "anchor_cell_id": anchor_cell_id,
         }
+        if request_id is not None:
+            episode.metadata["request_id"] = request_id
         self.store.create(episode)
         live = LiveEpisode(episode, kernel_id)
         self._live[episode.id] = live

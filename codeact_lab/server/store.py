@@ -228,6 +228,14 @@ class EpisodeStore:
                 args.append(value)
         return [r[0] for r in self._db.execute(query + " ORDER BY created", args)]
 
+    def by_request(self, request_id: str) -> str | None:
+        """The episode a client's request id started (``%codeact`` sends one per run)."""
+        row = self._db.execute(
+            "SELECT id FROM episodes WHERE json_extract(metadata, '$.request_id') = ?",
+            (request_id,),
+        ).fetchone()
+        return str(row[0]) if row else None
+
     def exists(self, episode_id: str) -> bool:
         row = self._db.execute("SELECT 1 FROM episodes WHERE id = ?", (episode_id,)).fetchone()
         return row is not None
