@@ -10,9 +10,9 @@ ENV    := PATH="$(BIN):$$PATH"
 JLPM   := $(ENV) $(BIN)/jlpm
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: lab install install-test browser test pytest lint typecheck ui-test clean
+.PHONY: lab install install-test local-model browser test pytest lint typecheck ui-test clean
 
-lab: install
+lab: install local-model
 	$(BIN)/jupyter lab
 
 $(BIN)/python:
@@ -23,6 +23,11 @@ install: $(BIN)/python
 	$(BIN)/python -m pip install --quiet .
 	$(BIN)/jupyter server extension list 2>&1 | grep -q "codeact_lab.*OK"
 	$(BIN)/jupyter labextension list 2>&1 | grep -q "codeact-lab.*enabled.*OK"
+
+# The embedded local model, used when no endpoint is configured: llama.cpp built portable
+# (the wheel is kept in .wheels/, so this is quick the second time) and pinned weights.
+local-model: $(BIN)/python
+	scripts/install-local-model.sh $(BIN)/python
 
 # Editable install with test and dev tools; builds the labextension in place.
 install-test: $(BIN)/python
@@ -37,7 +42,7 @@ browser:
 	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && \
 	  $(SUDO) apt-get install -y -qq chromium fonts-liberation >/dev/null; }
 
-test: install-test browser lint typecheck pytest ui-test
+test: install-test local-model browser lint typecheck pytest ui-test
 
 pytest:
 	$(BIN)/python -m pytest

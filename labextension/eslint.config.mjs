@@ -9,14 +9,13 @@ export default defineConfig([
   {
     ignores: ['node_modules', 'lib', 'dist', 'coverage', '**/*.js', '**/*.d.ts']
   },
+  // The plugin's rules also apply to schema/*.json (no-schema-enum).
+  { plugins: { jupyter: jupyterPlugin } },
   js.configs.recommended,
   tseslint.configs.recommended,
   jupyterPlugin.configs.recommended,
   {
     files: ['**/*.ts', '**/*.tsx'],
-    plugins: {
-      jupyter: jupyterPlugin
-    },
     languageOptions: {
       globals: {
         ...globals.browser,

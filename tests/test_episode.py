@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+from pathlib import Path
 
 from codeact_lab.agent.episode import (
     ActionStatus,
@@ -344,3 +345,17 @@ def test_apply_does_not_share_state_with_the_event_objects():
     ep.event(EventType.ACTION_STARTED, step_id=step_id)  # applied to `ep` only
     assert events[1].data["step"]["data"]["status"] == "pending"
     assert replica.find(step_id).data["status"] == "pending"
+
+
+def test_the_frontends_reducer_fixture_matches_this_reducer():
+    """labextension/test/fixtures/episode.json holds events and the record the Python
+    reducer built from them; the TS reducer is tested against it (jlpm test). If this
+    fails, episode.py changed: re-run labextension/test/make_fixture.py and mirror the
+    change in labextension/src/model.ts."""
+    path = Path(__file__).parent.parent / "labextension" / "test" / "fixtures" / "episode.json"
+    fixture = json.loads(path.read_text())
+    start = fixture["start"]
+    episode = Episode.from_dict(start)
+    for event in fixture["events"]:
+        episode.apply(Event.from_dict(event))
+    assert episode.to_dict() == fixture["expected"]

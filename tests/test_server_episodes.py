@@ -532,3 +532,17 @@ async def test_a_magic_request_starts_once_and_finds_its_notebook_by_kernel(
     with pytest.raises(HTTPClientError) as err:
         await post(jp_fetch, "episodes", body={"task": "t", "kernel_id": "not-in-a-session"})
     assert err.value.code == 400
+
+
+async def test_a_stream_opened_on_a_finished_episode_gets_the_follow_ups_events(
+    jp_fetch, jp_ws_fetch, scripted, notebook, kernel_id
+):
+    scripted.script({"text": "<solution>first</solution>"}, {"text": "<solution>second</solution>"})
+    created = await start(jp_fetch, notebook, kernel_id)
+    await wait_state(jp_fetch, created["id"])
+    ws = await jp_ws_fetch("codeact", "episodes", created["id"], "events")
+    await events_until(ws, "caught_up")
+    await post(jp_fetch, "episodes", created["id"], "messages", body={"text": "again"})
+    events = await events_until(ws, "final")
+    ws.close()
+    assert events[0]["type"] == "user_message" and events[-1]["data"]["state"] == "solved"

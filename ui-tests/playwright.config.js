@@ -29,10 +29,19 @@ module.exports = {
     video: 'off',
     screenshot: 'on'
   },
-  webServer: {
-    command: 'jlpm start',
-    url: 'http://127.0.0.1:8888/lab',
-    timeout: 120 * 1000,
-    reuseExistingServer: !process.env.CI
-  }
+  webServer: [
+    {
+      // The scripted OpenAI-compatible model server: each test scripts it.
+      command: 'cd .. && .venv/bin/python -m tests.scripted_model --port 8765',
+      url: 'http://127.0.0.1:8765/_health',
+      timeout: 60 * 1000,
+      reuseExistingServer: !process.env.CI
+    },
+    {
+      command: 'jlpm start',
+      url: 'http://127.0.0.1:8888/lab',
+      timeout: 120 * 1000,
+      reuseExistingServer: !process.env.CI
+    }
+  ]
 };

@@ -102,7 +102,6 @@ class LiveEpisode:
     kernel_id: str
     stop: StopSignal = field(default_factory=StopSignal)
     task: asyncio.Task[None] | None = None
-    subscribers: list[Subscriber] = field(default_factory=list)
     # Live-only events of the turn in progress, so a client that reconnects mid-turn
     # gets the draft too (they are never stored).
     live_events: list[Event] = field(default_factory=list)
@@ -130,6 +129,9 @@ class EpisodeManager:
         self._executors: dict[str, KernelExecutor] = {}
         self._live: dict[str, LiveEpisode] = {}
         self._busy: dict[str, str] = {}  # kernel id -> id of the episode running on it
+        # episode id -> open event streams; kept across follow-ups, so a client watching a
+        # finished episode sees the next message's events without reconnecting.
+        self._subscribers: dict[str, list[Subscriber]] = {}
         self.model = resolve_model(settings, log=self.log)  # an endpoint, the local model or none
 
     # ---- queries ----
@@ -375,9 +377,10 @@ class EpisodeManager:
             live.live_events.append(event)
         elif event.type in (EventType.ASSISTANT_MESSAGE, EventType.ACTION_FINISHED):
             live.live_events.clear()  # the draft and partial outputs are now whole
-        if live.subscribers:
+        subscribers = self._subscribers.get(live.episode.id)
+        if subscribers:
             message = json.dumps(event.to_dict())
-            for send in list(live.subscribers):
+            for send in list(subscribers):
                 send(message)
 
     # ---- controls ----
@@ -427,10 +430,16 @@ class EpisodeManager:
                 if event.seq > since:
                     send(json.dumps(event.to_dict()))
         send(json.dumps({"type": "caught_up", "seq": last}))
-        if live is None:
-            return lambda: None
-        live.subscribers.append(send)
-        return lambda: live.subscribers.remove(send) if send in live.subscribers else None
+        subscribers = self._subscribers.setdefault(episode_id, [])
+        subscribers.append(send)
+
+        def unsubscribe() -> None:
+            if send in subscribers:
+                subscribers.remove(send)
+            if not subscribers:
+                self._subscribers.pop(episode_id, None)
+
+        return unsubscribe
 
     # ---- lifecycle ----
     def recover(self) -> list[str]:

@@ -1,0 +1,382 @@
+/**
+ * The notebook applier: it mirrors each followed episode into the episode's
+ * own notebook (`metadata.notebook_path`), not into whichever tab is active.
+ *
+ * - Each action step becomes a code cell with its source, outputs and
+ *   execution count; the answer becomes a markdown cell `**Answer:** ...`.
+ *   Both carry the cell metadata `codeact: {episode, step}`.
+ * - A cell goes after the episode's previous cell; the first one after the
+ *   anchor cell (the active cell when the task was sent), else at the end.
+ * - The cell of an action appears as soon as the model proposes it, so that
+ *   with approval on the user can read it in place before approving.
+ *   A rejected action keeps its cell, commented out with the user's note and
+ *   without outputs: the notebook shows what was refused and "Run all" cannot
+ *   run it by accident. A skipped action keeps its code, without outputs.
+ * - It is idempotent: a step's cell is looked up by `metadata.codeact.step`
+ *   before anything is inserted, so applying an event twice (or replaying a
+ *   whole episode) changes nothing. The notebook's own metadata lists the
+ *   steps already applied to it (`codeact: {applied: {episode: [step...]}}`),
+ *   so a cell the user deleted is not brought back, while a notebook closed
+ *   without saving gets the cells it lost when it is opened again. Being in
+ *   the shared model, that list also keeps two collaborators' appliers from
+ *   inserting the same cell twice.
+ * - If the notebook is not open, nothing happens; when it is opened, the
+ *   episode is replayed from its record.
+ * - Every edit goes through the shared model, so real-time collaboration
+ *   propagates it like a user's edit.
+ */
+import type {
+  ISharedCell,
+  ISharedCodeCell,
+  ISharedNotebook
+} from '@jupyter/ydoc';
+
+import { IDocumentManager } from '@jupyterlab/docmanager';
+
+import type { IOutput } from '@jupyterlab/nbformat';
+
+import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
+
+import { IDisposable } from '@lumino/disposable';
+
+import { Signal } from '@lumino/signaling';
+
+import { EpisodeRegistry } from './episodes';
+
+import { EpisodeModel, IActionData, IEpisodeEvent, IStep } from './model';
+
+/** The cell metadata key that ties a cell to its episode step. */
+export const CELL_METADATA_KEY = 'codeact';
+
+/** Statuses whose cell keeps the traceback: "Run all" must not stop there. */
+const FAILED = new Set(['error', 'timeout', 'interrupted', 'dead']);
+
+/** Statuses of an action that has not run (yet, or ever): no outputs. */
+const NOT_RUN = new Set([
+  'pending',
+  'awaiting_approval',
+  'rejected',
+  'skipped'
+]);
+
+interface ICellMark {
+  episode: string;
+  step: string;
+}
+
+/**
+ * The source of an action's cell: a rejected action is commented out.
+ */
+export function actionSource(data: IActionData): string {
+  if (data.status !== 'rejected') {
+    return data.code;
+  }
+  const note = data.approval?.note;
+  const header = note
+    ? `# Rejected by the user: ${note.replace(/\s+/g, ' ')}`
+    : '# Rejected by the user';
+  const body = data.code
+    .split('\n')
+    .map(line => (line ? `# ${line}` : '#'))
+    .join('\n');
+  return `${header}\n${body}`;
+}
+
+export class NotebookApplier implements IDisposable {
+  constructor(
+    registry: EpisodeRegistry,
+    tracker: INotebookTracker,
+    docManager: IDocumentManager | null
+  ) {
+    this._registry = registry;
+    this._tracker = tracker;
+    this._docManager = docManager;
+    registry.episodeAdded.connect((_, model) => this._watch(model), this);
+    for (const model of registry.all()) {
+      this._watch(model);
+    }
+    tracker.widgetAdded.connect(
+      (_, panel) => this._onNotebookOpened(panel),
+      this
+    );
+  }
+
+  get isDisposed(): boolean {
+    return this._disposed;
+  }
+
+  dispose(): void {
+    if (this._disposed) {
+      return;
+    }
+    this._disposed = true;
+    Signal.clearData(this);
+  }
+
+  /**
+   * The open notebook panel of a path, if any.
+   */
+  findPanel(path: string): NotebookPanel | null {
+    if (!path) {
+      return null;
+    }
+    const widget = this._docManager?.findWidget(path);
+    if (widget instanceof NotebookPanel) {
+      return widget;
+    }
+    // findWidget knows the path with its drive prefix (RTC:...): also match
+    // the server-relative path the episode records.
+    return (
+      this._tracker.find(
+        panel => panel.context.localPath === path || panel.context.path === path
+      ) ?? null
+    );
+  }
+
+  /**
+   * Bring the notebook in line with the whole episode (on open, on reload).
+   */
+  syncEpisode(model: EpisodeModel): void {
+    const panel = this.findPanel(model.notebookPath);
+    if (!panel) {
+      return;
+    }
+    if (!panel.context.isReady) {
+      void panel.context.ready.then(() => this.syncEpisode(model));
+      return;
+    }
+    const shared = panel.content.model?.sharedModel;
+    if (!shared) {
+      return;
+    }
+    // One transaction per step: `shared.cells` only lists a new cell once
+    // its transaction ends, and the next step's place depends on it.
+    for (const step of model.record.steps) {
+      shared.transact(() => this._syncStep(shared, model, step));
+    }
+  }
+
+  private _watch(model: EpisodeModel): void {
+    model.changed.connect(this._onChanged, this);
+    this.syncEpisode(model);
+  }
+
+  private _onChanged(model: EpisodeModel, ev: IEpisodeEvent | null): void {
+    if (ev === null) {
+      this.syncEpisode(model);
+      return;
+    }
+    const stepId: string | undefined = ev.data?.step?.id ?? ev.data?.step_id;
+    if (!stepId) {
+      return;
+    }
+    const step = model.record.steps.find(s => s.id === stepId);
+    if (!step || (step.kind !== 'action' && step.kind !== 'solution')) {
+      return;
+    }
+    const panel = this.findPanel(model.notebookPath);
+    const shared = panel?.context.isReady
+      ? panel.content.model?.sharedModel
+      : null;
+    if (!shared) {
+      // Not open (or still loading): the replay on open catches up.
+      if (panel) {
+        this.syncEpisode(model);
+      }
+      return;
+    }
+    shared.transact(() => this._syncStep(shared, model, step));
+  }
+
+  private _onNotebookOpened(panel: NotebookPanel): void {
+    void panel.context.ready.then(() => {
+      const path = panel.context.localPath;
+      for (const model of this._registry.all()) {
+        if (
+          model.notebookPath === path ||
+          model.notebookPath === panel.context.path
+        ) {
+          this.syncEpisode(model);
+        }
+      }
+    });
+  }
+
+  private _syncStep(
+    shared: ISharedNotebook,
+    model: EpisodeModel,
+    step: IStep
+  ): void {
+    if (step.kind !== 'action' && step.kind !== 'solution') {
+      return;
+    }
+    let cell = findCell(shared, model.id, step.id);
+    if (!cell) {
+      if (isApplied(shared, model.id, step.id)) {
+        return; // the user deleted it: leave it deleted
+      }
+      const index = insertionIndex(
+        shared,
+        model.id,
+        model.record.metadata.anchor_cell_id ?? null
+      );
+      const mark: ICellMark = { episode: model.id, step: step.id };
+      if (step.kind === 'solution') {
+        shared.insertCell(index, {
+          cell_type: 'markdown',
+          source: `**Answer:** ${step.data.text ?? ''}`,
+          metadata: { [CELL_METADATA_KEY]: { ...mark } }
+        });
+        markApplied(shared, model.id, step.id);
+        return;
+      }
+      const data = step.data as IActionData;
+      cell = shared.insertCell(index, {
+        cell_type: 'code',
+        source: actionSource(data),
+        metadata: cellMetadata(mark, data),
+        outputs: [],
+        execution_count: null
+      });
+      markApplied(shared, model.id, step.id);
+    }
+    if (step.kind === 'action' && cell.cell_type === 'code') {
+      updateActionCell(cell as ISharedCodeCell, step.data as IActionData);
+    }
+  }
+
+  private _registry: EpisodeRegistry;
+  private _tracker: INotebookTracker;
+  private _docManager: IDocumentManager | null;
+  private _disposed = false;
+}
+
+/**
+ * The steps of each episode applied to a notebook, from its metadata.
+ */
+function appliedSteps(shared: ISharedNotebook): {
+  [episode: string]: string[];
+} {
+  const meta = shared.getMetadata(CELL_METADATA_KEY) as any;
+  const applied = meta?.applied;
+  return applied && typeof applied === 'object' && !Array.isArray(applied)
+    ? applied
+    : {};
+}
+
+function isApplied(
+  shared: ISharedNotebook,
+  episode: string,
+  step: string
+): boolean {
+  const steps = appliedSteps(shared)[episode];
+  return Array.isArray(steps) && steps.includes(step);
+}
+
+function markApplied(
+  shared: ISharedNotebook,
+  episode: string,
+  step: string
+): void {
+  const meta = (shared.getMetadata(CELL_METADATA_KEY) as any) ?? {};
+  const applied = appliedSteps(shared);
+  shared.setMetadata(CELL_METADATA_KEY, {
+    ...meta,
+    applied: { ...applied, [episode]: [...(applied[episode] ?? []), step] }
+  });
+}
+
+function cellMetadata(mark: ICellMark, data: IActionData): any {
+  const metadata: any = { [CELL_METADATA_KEY]: { ...mark } };
+  if (FAILED.has(data.status)) {
+    metadata.tags = ['raises-exception'];
+  }
+  return metadata;
+}
+
+function markOf(cell: ISharedCell): Partial<ICellMark> | undefined {
+  const mark = cell.getMetadata(CELL_METADATA_KEY);
+  return mark && typeof mark === 'object' && !Array.isArray(mark)
+    ? (mark as Partial<ICellMark>)
+    : undefined;
+}
+
+function findCell(
+  shared: ISharedNotebook,
+  episode: string,
+  step: string
+): ISharedCell | undefined {
+  return shared.cells.find(cell => {
+    const mark = markOf(cell);
+    return mark?.episode === episode && mark?.step === step;
+  });
+}
+
+/**
+ * After the episode's last cell; else after the anchor cell; else at the end.
+ */
+function insertionIndex(
+  shared: ISharedNotebook,
+  episode: string,
+  anchorId: string | null
+): number {
+  const cells = shared.cells;
+  for (let i = cells.length - 1; i >= 0; i--) {
+    if (markOf(cells[i])?.episode === episode) {
+      return i + 1;
+    }
+  }
+  if (anchorId) {
+    const anchor = cells.findIndex(cell => cell.id === anchorId);
+    if (anchor >= 0) {
+      return anchor + 1;
+    }
+  }
+  return cells.length;
+}
+
+/**
+ * Set what changed: source, outputs, execution count and the
+ * `raises-exception` tag of a failed action.
+ */
+function updateActionCell(cell: ISharedCodeCell, data: IActionData): void {
+  const source = actionSource(data);
+  if (cell.getSource() !== source) {
+    cell.setSource(source);
+  }
+  const outputs: IOutput[] = NOT_RUN.has(data.status)
+    ? []
+    : (data.outputs ?? []);
+  if (!sameOutputs(cell.getOutputs(), outputs)) {
+    cell.setOutputs(outputs);
+  }
+  const count = NOT_RUN.has(data.status)
+    ? null
+    : (data.execution_count ?? null);
+  if (cell.execution_count !== count) {
+    cell.execution_count = count;
+  }
+  if (FAILED.has(data.status)) {
+    const tags = (cell.getMetadata('tags') as string[] | undefined) ?? [];
+    if (!tags.includes('raises-exception')) {
+      cell.setMetadata('tags', [...tags, 'raises-exception']);
+    }
+  }
+}
+
+/**
+ * Compare outputs whatever the key order the shared model gives back.
+ */
+function sameOutputs(a: IOutput[], b: IOutput[]): boolean {
+  return a.length === b.length && canonical(a) === canonical(b);
+}
+
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, v) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.keys(v)
+          .sort()
+          .reduce((o: any, k) => ((o[k] = v[k]), o), {})
+      : v
+  );
+}

@@ -1,0 +1,453 @@
+/**
+ * The chat's state and actions, apart from its rendering: which episode the
+ * chat shows, the history list, the server's config, and the last error.
+ */
+import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
+
+import { ServerConnection } from '@jupyterlab/services';
+
+import { TranslationBundle } from '@jupyterlab/translation';
+
+import { IDisposable } from '@lumino/disposable';
+
+import { ISignal, Signal } from '@lumino/signaling';
+
+import {
+  CodeActAPI,
+  IEpisodeSummary,
+  IFollowUpOptions,
+  IServerConfig
+} from './api';
+
+import { EpisodeRegistry } from './episodes';
+
+import { EpisodeModel } from './model';
+
+import { UserSettings, episodeSettings } from './settings';
+
+export type ChatView = 'chat' | 'history';
+
+export interface IHistoryState {
+  /** The notebook whose episodes are listed (null: every notebook). */
+  path: string | null;
+  items: IEpisodeSummary[] | null;
+  loading: boolean;
+}
+
+/**
+ * A readable message for a failed request.
+ */
+export function describeError(
+  trans: TranslationBundle,
+  reason: unknown
+): string {
+  if (reason instanceof ServerConnection.ResponseError) {
+    const status = reason.response.status;
+    const what =
+      status === 409
+        ? trans.__('Busy')
+        : status === 404
+          ? trans.__('Not found')
+          : status === 401 || status === 403
+            ? trans.__('Not allowed')
+            : trans.__('Error %1', status);
+    return `${what}: ${reason.message}`;
+  }
+  if (reason instanceof ServerConnection.NetworkError) {
+    return trans.__('The Jupyter server cannot be reached: %1', reason.message);
+  }
+  return reason instanceof Error ? reason.message : String(reason);
+}
+
+export class ChatController implements IDisposable {
+  constructor(options: ChatController.IOptions) {
+    this.registry = options.registry;
+    this.tracker = options.tracker;
+    this.settings = options.settings;
+    this._trans = options.trans;
+    this.registry.streamStatusChanged.connect(this._onStreamStatus, this);
+    this.settings.changed.connect(this._emit, this);
+    this.tracker.currentChanged.connect(this._onNotebookChanged, this);
+    this.tracker.widgetAdded.connect(
+      (_, panel) => void this._followRunning(panel),
+      this
+    );
+  }
+
+  readonly registry: EpisodeRegistry;
+  readonly tracker: INotebookTracker;
+  readonly settings: UserSettings;
+
+  get changed(): ISignal<this, void> {
+    return this._changed;
+  }
+
+  get isDisposed(): boolean {
+    return this._disposed;
+  }
+
+  /** The episode the chat shows, if any. */
+  get current(): EpisodeModel | null {
+    return this._current;
+  }
+
+  get view(): ChatView {
+    return this._view;
+  }
+
+  get history(): IHistoryState {
+    return this._history;
+  }
+
+  get config(): IServerConfig | null {
+    return this._config;
+  }
+
+  get configError(): string | null {
+    return this._configError;
+  }
+
+  /** The last failed request, shown until the next action. */
+  get error(): string | null {
+    return this._error;
+  }
+
+  /** A request is in flight (sending a task, a decision, a stop). */
+  get pending(): boolean {
+    return this._pending;
+  }
+
+  /** The approval mode the next message will use. */
+  get approval(): 'auto' | 'ask' {
+    return this.settings.values.approval || this._config?.approval || 'auto';
+  }
+
+  /** The notebook a new task would run in: the last one focused. */
+  get notebook(): NotebookPanel | null {
+    return this.tracker.currentWidget;
+  }
+
+  async loadConfig(): Promise<void> {
+    try {
+      this._config = await CodeActAPI.config();
+      this._configError = null;
+    } catch (reason) {
+      this._configError = describeError(this._trans, reason);
+    }
+    this._emit();
+  }
+
+  /**
+   * Send the composer's text: a follow-up on the episode shown when it has
+   * ended, else (nothing shown, or the history list) a new episode in the
+   * current notebook.
+   */
+  async send(text: string): Promise<boolean> {
+    const task = text.trim();
+    if (!task || this._pending) {
+      return false;
+    }
+    if (this._view === 'history') {
+      // From the history list, a message starts a new episode.
+      this._setCurrent(null);
+      this._view = 'chat';
+    }
+    const current = this._current;
+    if (current?.running) {
+      this._setError(
+        this._trans.__(
+          'The episode is still running: stop it or wait for it to end.'
+        )
+      );
+      return false;
+    }
+    return this._request(async () => {
+      if (current) {
+        await this._followUp(current, task);
+      } else {
+        await this._start(task);
+      }
+    });
+  }
+
+  approve(all = false): Promise<boolean> {
+    return this._episodeRequest(id => CodeActAPI.approve(id, all));
+  }
+
+  reject(note?: string): Promise<boolean> {
+    return this._episodeRequest(id =>
+      CodeActAPI.reject(id, note?.trim() || undefined)
+    );
+  }
+
+  /**
+   * Stop is never blocked by another request in flight.
+   */
+  async stop(): Promise<void> {
+    const current = this._current;
+    if (!current) {
+      return;
+    }
+    try {
+      this.registry.adopt(await CodeActAPI.stop(current.id));
+    } catch (reason) {
+      this._setError(describeError(this._trans, reason));
+    }
+  }
+
+  /** Show an empty chat: the next message starts a new episode. */
+  newEpisode(): void {
+    this._setCurrent(null);
+    this._view = 'chat';
+    this._error = null;
+    this._emit();
+  }
+
+  async showHistory(): Promise<void> {
+    this._view = 'history';
+    this._error = null;
+    await this.refreshHistory();
+  }
+
+  showChat(): void {
+    this._view = 'chat';
+    this._emit();
+  }
+
+  async refreshHistory(): Promise<void> {
+    const path = this.notebook?.context.localPath ?? null;
+    this._history = { path, items: this._history.items, loading: true };
+    this._emit();
+    try {
+      const items = await CodeActAPI.listEpisodes(path ?? undefined);
+      if (this._history.path === path) {
+        this._history = { path, items, loading: false };
+      }
+    } catch (reason) {
+      this._history = { path, items: null, loading: false };
+      this._setError(describeError(this._trans, reason));
+    }
+    this._emit();
+  }
+
+  async openEpisode(id: string): Promise<void> {
+    try {
+      const model = await this.registry.load(id);
+      this._setCurrent(model);
+      this._view = 'chat';
+      this._error = null;
+    } catch (reason) {
+      this._setError(describeError(this._trans, reason));
+    }
+    this._emit();
+  }
+
+  /**
+   * Download the episode shown as a standalone notebook.
+   */
+  async exportEpisode(): Promise<void> {
+    const current = this._current;
+    if (!current) {
+      return;
+    }
+    try {
+      const notebook = await CodeActAPI.exportNotebook(current.id);
+      const blob = new Blob([JSON.stringify(notebook, null, 1)], {
+        type: 'application/x-ipynb+json'
+      });
+      const url = URL.createObjectURL(blob);
+      const link = document.createElement('a');
+      link.href = url;
+      link.download = `codeact-${current.id.slice(0, 8)}.ipynb`;
+      document.body.appendChild(link);
+      link.click();
+      link.remove();
+      window.setTimeout(() => URL.revokeObjectURL(url), 10000);
+    } catch (reason) {
+      this._setError(describeError(this._trans, reason));
+    }
+  }
+
+  async setApproval(approval: 'auto' | 'ask'): Promise<void> {
+    try {
+      await this.settings.setApproval(approval);
+    } catch (reason) {
+      this._setError(describeError(this._trans, reason));
+    }
+  }
+
+  dismissError(): void {
+    this._error = null;
+    this._emit();
+  }
+
+  dispose(): void {
+    if (this._disposed) {
+      return;
+    }
+    this._disposed = true;
+    this._setCurrent(null);
+    Signal.clearData(this);
+  }
+
+  private async _start(task: string): Promise<void> {
+    const panel = this.notebook;
+    if (!panel) {
+      throw new Error(
+        this._trans.__(
+          "Open a notebook first: CodeAct runs its code in the notebook's kernel."
+        )
+      );
+    }
+    await panel.context.ready;
+    await panel.sessionContext.ready;
+    const kernel = panel.sessionContext.session?.kernel;
+    if (!kernel) {
+      throw new Error(
+        this._trans.__(
+          '%1 has no kernel: pick one (Kernel › Change Kernel…) and send again.',
+          panel.context.localPath
+        )
+      );
+    }
+    const record = await CodeActAPI.createEpisode({
+      task,
+      notebook_path: panel.context.localPath,
+      kernel_id: kernel.id,
+      anchor_cell_id: panel.content.activeCell?.model.id ?? null,
+      settings: episodeSettings(this.settings.values)
+    });
+    this._setCurrent(this.registry.adopt(record));
+  }
+
+  private async _followUp(current: EpisodeModel, text: string): Promise<void> {
+    // Only the approval mode may change between messages of one episode; the
+    // model and endpoint stay those it started with.
+    const approval = this.settings.values.approval;
+    const options: IFollowUpOptions = approval
+      ? { settings: { approval } }
+      : {};
+    // The notebook may have changed kernels since: follow it there.
+    const kernel = this._panelOf(current)?.sessionContext.session?.kernel;
+    if (kernel && kernel.id !== current.record.metadata.kernel_id) {
+      options.kernel_id = kernel.id;
+    }
+    const record = await CodeActAPI.sendMessage(current.id, text, options);
+    this.registry.adopt(record);
+    this.registry.connect(current.id);
+  }
+
+  private _panelOf(model: EpisodeModel): NotebookPanel | null {
+    const path = model.notebookPath;
+    return (
+      this.tracker.find(
+        panel => panel.context.localPath === path || panel.context.path === path
+      ) ?? null
+    );
+  }
+
+  private _episodeRequest(
+    call: (id: string) => Promise<any>
+  ): Promise<boolean> {
+    const current = this._current;
+    if (!current) {
+      return Promise.resolve(false);
+    }
+    return this._request(async () => {
+      this.registry.adopt(await call(current.id));
+    });
+  }
+
+  private async _request(work: () => Promise<void>): Promise<boolean> {
+    this._pending = true;
+    this._error = null;
+    this._emit();
+    try {
+      await work();
+      return true;
+    } catch (reason) {
+      this._error = describeError(this._trans, reason);
+      return false;
+    } finally {
+      this._pending = false;
+      this._emit();
+    }
+  }
+
+  private _setCurrent(model: EpisodeModel | null): void {
+    if (this._current === model) {
+      return;
+    }
+    this._current?.changed.disconnect(this._emit, this);
+    this._current = model;
+    model?.changed.connect(this._emit, this);
+  }
+
+  private _setError(message: string): void {
+    this._error = message;
+    this._emit();
+  }
+
+  /**
+   * Follow the episodes still running on a notebook that was just opened
+   * (after a page reload, say), so its cells keep coming; the chat shows
+   * the newest one if it shows nothing else.
+   */
+  private async _followRunning(panel: NotebookPanel): Promise<void> {
+    try {
+      await panel.context.ready;
+      const items = await CodeActAPI.listEpisodes(panel.context.localPath, 10);
+      for (const item of items.filter(e => e.running)) {
+        const model = await this.registry.load(item.id);
+        if (!this._current && this._view === 'chat') {
+          this._setCurrent(model);
+          this._emit();
+        }
+      }
+    } catch (reason) {
+      console.warn(
+        'codeact-lab: could not list the episodes of',
+        panel.context.localPath,
+        reason
+      );
+    }
+  }
+
+  private _onStreamStatus(_: EpisodeRegistry, model: EpisodeModel): void {
+    if (model === this._current) {
+      this._emit();
+    }
+  }
+
+  private _onNotebookChanged(): void {
+    if (this._view === 'history') {
+      void this.refreshHistory();
+    } else {
+      this._emit(); // the composer names the target notebook
+    }
+  }
+
+  private _emit(): void {
+    this._changed.emit();
+  }
+
+  private _trans: TranslationBundle;
+  private _current: EpisodeModel | null = null;
+  private _view: ChatView = 'chat';
+  private _history: IHistoryState = { path: null, items: null, loading: false };
+  private _config: IServerConfig | null = null;
+  private _configError: string | null = null;
+  private _error: string | null = null;
+  private _pending = false;
+  private _changed = new Signal<this, void>(this);
+  private _disposed = false;
+}
+
+export namespace ChatController {
+  export interface IOptions {
+    registry: EpisodeRegistry;
+    tracker: INotebookTracker;
+    settings: UserSettings;
+    trans: TranslationBundle;
+  }
+}

@@ -1,0 +1,353 @@
+/**
+ * The episode record and its reducer: a TypeScript mirror of the Python
+ * `Episode.apply` (codeact_lab/agent/episode.py). The chat, the notebook
+ * cells and the status line are all views of one `EpisodeModel`.
+ */
+import type { IOutput } from '@jupyterlab/nbformat';
+
+import { ISignal, Signal } from '@lumino/signaling';
+
+export type StepKind =
+  'user' | 'assistant' | 'action' | 'observation' | 'solution' | 'error';
+
+export type ActionStatus =
+  | 'pending'
+  | 'awaiting_approval'
+  | 'rejected'
+  | 'running'
+  | 'ok'
+  | 'error'
+  | 'timeout'
+  | 'interrupted'
+  | 'dead'
+  | 'skipped';
+
+export type FinalState =
+  | 'solved'
+  | 'replied'
+  | 'stopped'
+  | 'failed'
+  | 'max_turns'
+  | 'budget'
+  | 'interrupted';
+
+export interface IUsage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+}
+
+export interface IStep {
+  id: string;
+  kind: StepKind;
+  time: number;
+  data: { [key: string]: any };
+}
+
+/**
+ * The `data` of an action step.
+ */
+export interface IActionData {
+  code: string;
+  turn: number;
+  index: number;
+  format?: 'tag' | 'fence';
+  status: ActionStatus;
+  outputs: IOutput[];
+  execution_count: number | null;
+  duration: number | null;
+  approval: { decision: 'approve' | 'reject'; note: string | null } | null;
+}
+
+/**
+ * The episode as the server describes it (`GET /codeact/episodes/{id}`).
+ */
+export interface IEpisodeRecord {
+  id: string;
+  task: string;
+  created: number;
+  ended: number | null;
+  state: FinalState | null;
+  reason: string;
+  settings: { [key: string]: any };
+  /** The system prompt as the model read it (tools and context filled in). */
+  system?: string;
+  usage: IUsage;
+  last_seq: number;
+  metadata: {
+    notebook_path?: string;
+    kernel_id?: string;
+    anchor_cell_id?: string | null;
+    [key: string]: any;
+  };
+  steps: IStep[];
+  running?: boolean;
+  awaiting_approval?: string | null;
+}
+
+export interface IEpisodeEvent {
+  type: string;
+  seq: number;
+  time: number;
+  data: { [key: string]: any };
+}
+
+/**
+ * What only the live view keeps: the streaming reply of each turn, and the
+ * last retry notice. Never stored by the server.
+ */
+export interface ILiveState {
+  /** The text streamed so far, per turn, until its `assistant_message`. */
+  drafts: { [turn: number]: string };
+  /** The turn the model is on (from `turn_started`). */
+  turn: number | null;
+  retry: {
+    turn: number;
+    attempt: number;
+    reason: string;
+    delay: number;
+  } | null;
+}
+
+function emptyUsage(): IUsage {
+  return { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 };
+}
+
+/**
+ * Find a step by id, newest first (as the Python `Episode.find`).
+ */
+export function findStep(ep: IEpisodeRecord, id: string): IStep | undefined {
+  for (let i = ep.steps.length - 1; i >= 0; i--) {
+    if (ep.steps[i].id === id) {
+      return ep.steps[i];
+    }
+  }
+  return undefined;
+}
+
+function updateAction(
+  ep: IEpisodeRecord,
+  stepId: string,
+  fields: { [key: string]: any }
+): void {
+  const step = findStep(ep, stepId);
+  if (step) {
+    Object.assign(step.data, fields);
+  }
+}
+
+/**
+ * Apply one event to a record, in place. Returns false (and changes nothing)
+ * for an event already applied: applying an event twice is harmless.
+ */
+export function applyEvent(
+  ep: IEpisodeRecord,
+  live: ILiveState,
+  ev: IEpisodeEvent
+): boolean {
+  if (ev.seq <= ep.last_seq) {
+    return false;
+  }
+  ep.last_seq = ev.seq;
+  const d = ev.data ?? {};
+  if (d.step) {
+    // A copy: later events change the step and must not change this event.
+    const step: IStep = JSON.parse(JSON.stringify(d.step));
+    if (!findStep(ep, step.id)) {
+      ep.steps.push(step);
+      if (step.kind === 'assistant') {
+        addUsage(ep.usage, step.data.usage);
+        delete live.drafts[step.data.turn];
+      } else if (step.kind === 'user') {
+        // A follow-up reopens a finished episode.
+        ep.state = null;
+        ep.reason = '';
+        ep.ended = null;
+      }
+    }
+    return true;
+  }
+  switch (ev.type) {
+    case 'episode_started':
+      ep.state = null;
+      ep.reason = '';
+      ep.ended = null;
+      ep.system = d.system ?? ep.system;
+      break;
+    case 'turn_started':
+      live.turn = d.turn;
+      live.retry = null;
+      break;
+    case 'text_delta':
+      live.drafts[d.turn] = (live.drafts[d.turn] ?? '') + d.text;
+      break;
+    case 'model_retry':
+      delete live.drafts[d.turn];
+      live.retry = {
+        turn: d.turn,
+        attempt: d.attempt,
+        reason: d.reason,
+        delay: d.delay
+      };
+      break;
+    case 'awaiting_approval':
+      updateAction(ep, d.step_id, { status: 'awaiting_approval' });
+      break;
+    case 'action_started':
+      updateAction(ep, d.step_id, { status: 'running' });
+      break;
+    case 'approval': {
+      const fields: { [key: string]: any } = {
+        approval: { decision: d.decision, note: d.note ?? null }
+      };
+      if (d.decision === 'reject') {
+        fields.status = 'rejected';
+      }
+      updateAction(ep, d.step_id, fields);
+      break;
+    }
+    case 'execute_input':
+      updateAction(ep, d.step_id, { execution_count: d.execution_count });
+      break;
+    case 'output':
+      updateAction(ep, d.step_id, { outputs: d.outputs });
+      break;
+    case 'action_finished': {
+      const { step_id, ...fields } = d;
+      updateAction(ep, step_id, fields);
+      break;
+    }
+    case 'final':
+      ep.state = d.state;
+      ep.reason = d.reason ?? '';
+      ep.ended = ev.time;
+      live.drafts = {};
+      live.retry = null;
+      break;
+  }
+  return true;
+}
+
+function addUsage(total: IUsage, add: Partial<IUsage> | null | undefined) {
+  if (!add) {
+    return;
+  }
+  total.prompt_tokens += add.prompt_tokens ?? 0;
+  total.completion_tokens += add.completion_tokens ?? 0;
+  total.total_tokens = total.prompt_tokens + total.completion_tokens;
+}
+
+/**
+ * One episode as the frontend follows it: the record, its live-only state,
+ * and a signal for every change.
+ */
+export class EpisodeModel {
+  constructor(record: IEpisodeRecord) {
+    this._record = EpisodeModel.normalize(record);
+  }
+
+  /**
+   * A deep copy with every field the reducer needs.
+   */
+  static normalize(record: IEpisodeRecord): IEpisodeRecord {
+    const copy: IEpisodeRecord = JSON.parse(JSON.stringify(record));
+    copy.steps = copy.steps ?? [];
+    copy.usage = copy.usage ?? emptyUsage();
+    copy.metadata = copy.metadata ?? {};
+    copy.last_seq = copy.last_seq ?? 0;
+    copy.state = copy.state ?? null;
+    copy.reason = copy.reason ?? '';
+    return copy;
+  }
+
+  get id(): string {
+    return this._record.id;
+  }
+
+  get record(): IEpisodeRecord {
+    return this._record;
+  }
+
+  get live(): ILiveState {
+    return this._live;
+  }
+
+  get notebookPath(): string {
+    return this._record.metadata.notebook_path ?? '';
+  }
+
+  /**
+   * Emitted after each event that changed something (null: a whole reload).
+   */
+  get changed(): ISignal<this, IEpisodeEvent | null> {
+    return this._changed;
+  }
+
+  /**
+   * While no final state is set: the loop runs (or will run) on the server.
+   */
+  get running(): boolean {
+    // A record fetched just after the POST may have no step yet; the
+    // server's `running` says the loop has started.
+    return (
+      this._record.state === null &&
+      (this._record.steps.length > 0 || !!this._record.running)
+    );
+  }
+
+  /**
+   * The action step waiting for the user's decision, if any.
+   */
+  get awaitingApproval(): IStep | null {
+    for (let i = this._record.steps.length - 1; i >= 0; i--) {
+      const step = this._record.steps[i];
+      if (step.kind === 'action' && step.data.status === 'awaiting_approval') {
+        return step;
+      }
+    }
+    return null;
+  }
+
+  get turns(): number {
+    return this._record.steps.filter(s => s.kind === 'assistant').length;
+  }
+
+  get solution(): string | null {
+    const sols = this._record.steps.filter(s => s.kind === 'solution');
+    return sols.length ? String(sols[sols.length - 1].data.text) : null;
+  }
+
+  apply(ev: IEpisodeEvent): boolean {
+    const changed = applyEvent(this._record, this._live, ev);
+    if (changed) {
+      this._changed.emit(ev);
+    }
+    return changed;
+  }
+
+  /**
+   * Take a newer whole record from the server (an HTTP answer), keeping the
+   * live draft when the server has not yet sent the events we have.
+   */
+  reset(record: IEpisodeRecord): void {
+    if (record.last_seq < this._record.last_seq) {
+      return;
+    }
+    this._record = EpisodeModel.normalize(record);
+    // Drop the drafts the new record makes whole (or moot, once it ended).
+    if (this._record.state !== null) {
+      this._live.drafts = {};
+      this._live.retry = null;
+    }
+    for (const step of this._record.steps) {
+      if (step.kind === 'assistant') {
+        delete this._live.drafts[step.data.turn];
+      }
+    }
+    this._changed.emit(null);
+  }
+
+  private _record: IEpisodeRecord;
+  private _live: ILiveState = { drafts: {}, turn: null, retry: null };
+  private _changed = new Signal<this, IEpisodeEvent | null>(this);
+}

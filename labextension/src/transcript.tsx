@@ -1,0 +1,551 @@
+/**
+ * The transcript of one episode, derived from its record: the user's
+ * messages, the model's replies (streaming included) with their code actions
+ * in place, observations, errors, the answer and how the episode ended.
+ */
+import type { IOutput } from '@jupyterlab/nbformat';
+
+import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
+
+import { TranslationBundle } from '@jupyterlab/translation';
+
+import * as React from 'react';
+
+import { Markdown, codeFence } from './markdown';
+
+import { EpisodeModel, IActionData, IStep } from './model';
+
+import { Segment, splitReply } from './segments';
+
+import { useTrans } from './trans';
+
+/**
+ * The badge text of an action status.
+ */
+export function statusLabel(trans: TranslationBundle, status: string): string {
+  switch (status) {
+    case 'pending':
+      return trans.__('pending');
+    case 'awaiting_approval':
+      return trans.__('awaiting approval');
+    case 'rejected':
+      return trans.__('rejected');
+    case 'running':
+      return trans.__('running');
+    case 'ok':
+      return trans.__('done');
+    case 'error':
+      return trans.__('error');
+    case 'timeout':
+      return trans.__('timeout');
+    case 'interrupted':
+      return trans.__('interrupted');
+    case 'dead':
+      return trans.__('kernel died');
+    case 'skipped':
+      return trans.__('skipped');
+    default:
+      return status;
+  }
+}
+
+/**
+ * How an episode ended, in words.
+ */
+export function finalLabel(trans: TranslationBundle, state: string): string {
+  switch (state) {
+    case 'solved':
+      return trans.__('Solved');
+    case 'replied':
+      return trans.__('Replied');
+    case 'stopped':
+      return trans.__('Stopped');
+    case 'failed':
+      return trans.__('Failed');
+    case 'max_turns':
+      return trans.__('Turn limit reached');
+    case 'budget':
+      return trans.__('Time budget spent');
+    case 'interrupted':
+      return trans.__('Interrupted');
+    default:
+      return state;
+  }
+}
+
+/**
+ * What the action cards need from the chat: decisions on an action.
+ */
+export interface IActionHandlers {
+  approve: (all: boolean) => void;
+  reject: (note: string) => void;
+  busy: boolean;
+}
+
+interface ITranscriptProps {
+  model: EpisodeModel;
+  rendermime: IRenderMimeRegistry;
+  handlers: IActionHandlers;
+}
+
+export function Transcript(props: ITranscriptProps): JSX.Element {
+  const { model, rendermime, handlers } = props;
+  const trans = useTrans();
+  const { record, live } = model;
+  const actionsByTurn = new Map<number, IStep[]>();
+  const solvedTurns = new Set<number>();
+  for (const step of record.steps) {
+    if (step.kind === 'action') {
+      const list = actionsByTurn.get(step.data.turn) ?? [];
+      list.push(step);
+      actionsByTurn.set(step.data.turn, list);
+    } else if (step.kind === 'solution') {
+      solvedTurns.add(step.data.turn);
+    }
+  }
+  const repliedTurns = new Set(
+    record.steps.filter(s => s.kind === 'assistant').map(s => s.data.turn)
+  );
+
+  const items: JSX.Element[] = [];
+  if (record.system) {
+    items.push(
+      <details
+        key="system"
+        className="jp-codeact-observation jp-codeact-system"
+        data-testid="codeact-system"
+      >
+        <summary>{trans.__('System prompt')}</summary>
+        <pre>{record.system}</pre>
+      </details>
+    );
+  }
+  for (const step of record.steps) {
+    switch (step.kind) {
+      case 'user':
+        items.push(
+          <div
+            key={step.id}
+            className="jp-codeact-user"
+            data-testid="codeact-user-message"
+          >
+            {step.data.text}
+          </div>
+        );
+        break;
+      case 'assistant':
+        items.push(
+          <Reply
+            key={step.id}
+            text={step.data.text ?? ''}
+            streaming={false}
+            actions={actionsByTurn.get(step.data.turn) ?? []}
+            solved={solvedTurns.has(step.data.turn)}
+            rendermime={rendermime}
+            handlers={handlers}
+          />
+        );
+        break;
+      case 'observation':
+        items.push(<Observation key={step.id} step={step} />);
+        break;
+      case 'solution':
+        items.push(
+          <div
+            key={step.id}
+            className="jp-codeact-answer"
+            data-testid="codeact-answer"
+          >
+            <div className="jp-codeact-answer-label">{trans.__('Answer')}</div>
+            <Markdown
+              source={String(step.data.text ?? '')}
+              rendermime={rendermime}
+            />
+          </div>
+        );
+        break;
+      case 'error':
+        items.push(
+          <div
+            key={step.id}
+            className="jp-codeact-step-error"
+            data-testid="codeact-step-error"
+          >
+            <strong>
+              {step.data.kind
+                ? trans.__('%1 error:', step.data.kind)
+                : trans.__('error:')}
+            </strong>{' '}
+            {step.data.message}
+          </div>
+        );
+        break;
+    }
+  }
+
+  // The reply streaming in (a turn with no whole reply yet).
+  for (const [turnKey, text] of Object.entries(live.drafts)) {
+    const turn = Number(turnKey);
+    if (!repliedTurns.has(turn) && text) {
+      items.push(
+        <Reply
+          key={`draft-${turn}`}
+          text={text}
+          streaming={true}
+          actions={[]}
+          solved={false}
+          rendermime={rendermime}
+          handlers={handlers}
+        />
+      );
+    }
+  }
+
+  const waiting =
+    model.running &&
+    !Object.keys(live.drafts).length &&
+    !record.steps.some(
+      s =>
+        s.kind === 'action' &&
+        ['pending', 'awaiting_approval', 'running'].includes(s.data.status)
+    );
+  if (waiting) {
+    items.push(
+      <div
+        key="waiting"
+        className="jp-codeact-waiting"
+        data-testid="codeact-waiting"
+      >
+        <span className="jp-codeact-spinner" />
+        {live.retry
+          ? trans.__(
+              'The endpoint failed (%1); retry %2 in %3 s…',
+              live.retry.reason,
+              live.retry.attempt,
+              live.retry.delay.toFixed(1)
+            )
+          : trans.__('Waiting for the model…')}
+      </div>
+    );
+  }
+
+  if (record.state) {
+    items.push(
+      <div
+        key="final"
+        className={`jp-codeact-final jp-codeact-final-${record.state}`}
+        data-testid="codeact-final"
+        data-state={record.state}
+      >
+        <strong>{finalLabel(trans, record.state)}</strong>
+        {record.reason ? <span>: {record.reason}</span> : null}
+      </div>
+    );
+  }
+
+  return <div className="jp-codeact-transcript">{items}</div>;
+}
+
+interface IReplyProps {
+  text: string;
+  streaming: boolean;
+  actions: IStep[];
+  /** The turn's answer was accepted (a solution step follows). */
+  solved: boolean;
+  rendermime: IRenderMimeRegistry;
+  handlers: IActionHandlers;
+}
+
+/**
+ * One model reply: prose as markdown, each `<execute>` block as its action
+ * card (or as code while the action does not exist yet), `<solution>` as a
+ * highlighted answer.
+ */
+function Reply(props: IReplyProps): JSX.Element {
+  const { text, streaming, actions, solved, rendermime, handlers } = props;
+  const trans = useTrans();
+  const segments = splitReply(text, streaming);
+  const byIndex = new Map<number, IStep>();
+  for (const action of actions) {
+    if (action.data.format !== 'fence') {
+      byIndex.set(action.data.index, action);
+    }
+  }
+  const shown = new Set<string>();
+  const parts = segments.map((segment: Segment, i: number) => {
+    if (segment.kind === 'text') {
+      return <Markdown key={i} source={segment.text} rendermime={rendermime} />;
+    }
+    if (segment.kind === 'solution') {
+      // An accepted answer gets its own card after the reply.
+      if (solved) {
+        return null;
+      }
+      return (
+        <div
+          key={i}
+          className="jp-codeact-solution"
+          data-testid="codeact-solution"
+        >
+          <div className="jp-codeact-answer-label">
+            {streaming
+              ? trans.__('Answer (streaming)')
+              : trans.__('Proposed answer (not accepted)')}
+          </div>
+          <Markdown source={segment.text} rendermime={rendermime} />
+        </div>
+      );
+    }
+    const action =
+      segment.index !== null ? byIndex.get(segment.index) : undefined;
+    if (action) {
+      shown.add(action.id);
+      return (
+        <ActionCard
+          key={i}
+          step={action}
+          rendermime={rendermime}
+          handlers={handlers}
+          showCode={true}
+        />
+      );
+    }
+    return (
+      <div key={i} className="jp-codeact-action jp-codeact-action-draft">
+        <div className="jp-codeact-action-header">
+          <span className="jp-codeact-action-prompt">{trans.__('Action')}</span>
+          <span className="jp-codeact-badge">
+            {streaming ? <span className="jp-codeact-spinner" /> : null}
+            {streaming ? trans.__('writing') : trans.__('proposed')}
+          </span>
+        </div>
+        <Markdown source={codeFence(segment.code)} rendermime={rendermime} />
+      </div>
+    );
+  });
+  // Actions not in an <execute> block (```python fences): the fence shows the
+  // code in the prose; the card adds its status and outputs.
+  const rest = actions.filter(a => !shown.has(a.id));
+  return (
+    <div
+      className={`jp-codeact-reply${streaming ? ' jp-mod-streaming' : ''}`}
+      data-testid={streaming ? 'codeact-draft' : 'codeact-reply'}
+    >
+      {parts}
+      {rest.map(action => (
+        <ActionCard
+          key={action.id}
+          step={action}
+          rendermime={rendermime}
+          handlers={handlers}
+          showCode={action.data.format !== 'fence'}
+        />
+      ))}
+      {streaming ? <span className="jp-codeact-cursor" /> : null}
+    </div>
+  );
+}
+
+interface IActionCardProps {
+  step: IStep;
+  rendermime: IRenderMimeRegistry;
+  handlers: IActionHandlers;
+  showCode: boolean;
+}
+
+function ActionCard(props: IActionCardProps): JSX.Element {
+  const { step, rendermime, handlers, showCode } = props;
+  const trans = useTrans();
+  const data = step.data as IActionData;
+  const status = data.status;
+  return (
+    <div
+      className={`jp-codeact-action jp-codeact-action-${status}`}
+      data-testid="codeact-action"
+      data-step={step.id}
+      data-status={status}
+    >
+      <div className="jp-codeact-action-header">
+        <span className="jp-codeact-action-prompt">
+          {data.execution_count
+            ? `In [${data.execution_count}]`
+            : trans.__('Action')}
+        </span>
+        <span
+          className={`jp-codeact-badge jp-codeact-status-${status}`}
+          data-testid="codeact-action-status"
+        >
+          {status === 'running' ? (
+            <span className="jp-codeact-spinner" />
+          ) : null}
+          {statusLabel(trans, status)}
+        </span>
+        {typeof data.duration === 'number' ? (
+          <span className="jp-codeact-duration">
+            {formatSeconds(data.duration)}
+          </span>
+        ) : null}
+      </div>
+      {showCode ? (
+        <Markdown
+          className="jp-codeact-code"
+          source={codeFence(data.code)}
+          rendermime={rendermime}
+        />
+      ) : null}
+      <OutputPreview outputs={data.outputs ?? []} />
+      {data.approval?.decision === 'reject' ? (
+        <div className="jp-codeact-note">
+          {data.approval.note
+            ? trans.__('Rejected: %1', data.approval.note)
+            : trans.__('Rejected')}
+        </div>
+      ) : null}
+      {status === 'awaiting_approval' ? (
+        <ApprovalControls handlers={handlers} />
+      ) : null}
+    </div>
+  );
+}
+
+function ApprovalControls(props: { handlers: IActionHandlers }): JSX.Element {
+  const { handlers } = props;
+  const trans = useTrans();
+  const [note, setNote] = React.useState('');
+  return (
+    <div className="jp-codeact-approval" data-testid="codeact-approval">
+      <div className="jp-codeact-approval-buttons">
+        <button
+          className="jp-Button jp-mod-styled jp-mod-accept"
+          data-testid="codeact-approve"
+          disabled={handlers.busy}
+          onClick={() => handlers.approve(false)}
+          title={trans.__("Run this action in the notebook's kernel")}
+        >
+          {trans.__('Approve')}
+        </button>
+        <button
+          className="jp-Button jp-mod-styled jp-mod-reject"
+          data-testid="codeact-reject"
+          disabled={handlers.busy}
+          onClick={() => handlers.reject(note)}
+          title={trans.__('Do not run it; the note (if any) goes to the model')}
+        >
+          {trans.__('Reject')}
+        </button>
+        <button
+          className="jp-Button jp-mod-styled jp-codeact-approve-all"
+          data-testid="codeact-approve-all"
+          disabled={handlers.busy}
+          onClick={() => handlers.approve(true)}
+          title={trans.__(
+            "Approve this action and run the rest of this message's actions without asking"
+          )}
+        >
+          {trans.__('Run all remaining')}
+        </button>
+      </div>
+      <input
+        className="jp-mod-styled jp-codeact-note-input"
+        data-testid="codeact-reject-note"
+        placeholder={trans.__('Note for the model if you reject (optional)')}
+        value={note}
+        onChange={e => setNote(e.target.value)}
+        onKeyDown={e => {
+          if (e.key === 'Enter') {
+            handlers.reject(note);
+          }
+        }}
+      />
+    </div>
+  );
+}
+
+/**
+ * A short text view of an action's outputs; the notebook cell has them whole.
+ */
+function OutputPreview(props: { outputs: IOutput[] }): JSX.Element | null {
+  const { outputs } = props;
+  const trans = useTrans();
+  if (!outputs.length) {
+    return null;
+  }
+  return (
+    <div className="jp-codeact-outputs" data-testid="codeact-outputs">
+      {outputs.map((output, i) => {
+        const o = output as any;
+        if (o.output_type === 'stream') {
+          return (
+            <pre key={i} className={`jp-codeact-output jp-codeact-${o.name}`}>
+              {clip(joinText(o.text))}
+            </pre>
+          );
+        }
+        if (o.output_type === 'error') {
+          return (
+            <pre key={i} className="jp-codeact-output jp-codeact-output-error">
+              {`${o.ename}: ${o.evalue}`}
+            </pre>
+          );
+        }
+        const data = o.data ?? {};
+        if (data['image/png']) {
+          return (
+            <img
+              key={i}
+              className="jp-codeact-output-image"
+              src={`data:image/png;base64,${joinText(data['image/png']).trim()}`}
+              alt={trans.__('image output')}
+            />
+          );
+        }
+        if (data['text/plain'] !== undefined) {
+          return (
+            <pre key={i} className="jp-codeact-output">
+              {clip(joinText(data['text/plain']))}
+            </pre>
+          );
+        }
+        return (
+          <pre key={i} className="jp-codeact-output">
+            [{Object.keys(data).join(', ')}]
+          </pre>
+        );
+      })}
+    </div>
+  );
+}
+
+function Observation(props: { step: IStep }): JSX.Element {
+  const text = String(props.step.data.text ?? '');
+  const trans = useTrans();
+  return (
+    <details
+      className="jp-codeact-observation"
+      data-testid="codeact-observation"
+    >
+      <summary>{trans.__('What the model read')}</summary>
+      <pre>{clip(text)}</pre>
+    </details>
+  );
+}
+
+function joinText(text: string | string[] | undefined): string {
+  return Array.isArray(text) ? text.join('') : (text ?? '');
+}
+
+const CLIP = 2000;
+
+function clip(text: string): string {
+  if (text.length <= CLIP) {
+    return text;
+  }
+  const half = CLIP / 2;
+  return `${text.slice(0, half)}\n… ${text.length - CLIP} characters …\n${text.slice(-half)}`;
+}
+
+export function formatSeconds(seconds: number): string {
+  return seconds < 1
+    ? `${Math.round(seconds * 1000)} ms`
+    : `${seconds.toFixed(1)} s`;
+}
