@@ -479,6 +479,9 @@ async def test_an_exported_notebook_is_imported_and_continued_on_a_fresh_kernel(
     assert imported["metadata"]["notebook_path"] == "shared.ipynb"
     again = await post(jp_fetch, "episodes", "import", body={"notebook_path": "shared.ipynb"})
     assert again["id"] == imported["id"]  # importing twice keeps one episode
+    nbformat.write(nb, jp_root_dir / "copy.ipynb")
+    moved = await post(jp_fetch, "episodes", "import", body={"notebook_path": "copy.ipynb"})
+    assert moved["id"] == imported["id"] and moved["metadata"]["notebook_path"] == "copy.ipynb"
 
     fresh = await jp_fetch("api", "kernels", method="POST", body=json.dumps({"name": "python3"}))
     fresh_id = json.loads(fresh.body)["id"]
@@ -528,6 +531,9 @@ async def test_a_magic_request_starts_once_and_finds_its_notebook_by_kernel(
     await wait_state(jp_fetch, created["id"])
     again = await jp_fetch("codeact", "episodes", method="POST", body=json.dumps(body))
     assert again.code == 200 and json.loads(again.body)["id"] == created["id"]
+    found = await get(jp_fetch, "episodes", params={"request_id": "r" * 32})
+    assert [e["id"] for e in found["episodes"]] == [created["id"]]
+    assert (await get(jp_fetch, "episodes", params={"request_id": "x"}))["episodes"] == []
     assert len(scripted.requests) == 1  # the reopened notebook did not run it again
     with pytest.raises(HTTPClientError) as err:
         await post(jp_fetch, "episodes", body={"task": "t", "kernel_id": "not-in-a-session"})

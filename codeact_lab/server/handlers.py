@@ -96,6 +96,12 @@ class EpisodesHandler(CodeActHandler):
     @web.authenticated
     @authorized
     def get(self) -> None:
+        request_id = self.get_argument("request_id", None)
+        if request_id is not None:  # the episode a %codeact display started, if any
+            found = self.manager.store.by_request(request_id)
+            summaries = [] if found is None else self.manager.history(None, 500)
+            self.reply({"episodes": [s for s in summaries if s["id"] == found]})
+            return
         notebook_path = self.get_argument("notebook_path", None)
         try:
             limit = max(1, min(500, int(self.get_argument("limit", "50"))))

@@ -250,7 +250,12 @@ class EpisodeManager:
         """Store an episode that arrived as a record (an exported notebook). Returns it and
         whether it was new (an episode this store already has is left as it is)."""
         if self.store.exists(episode.id):
-            return self.episode(episode.id), False
+            known = self.episode(episode.id)
+            if known.metadata.get("notebook_path") != notebook_path:
+                # Continued from a copy: its next cells belong in the notebook that imported it.
+                known.metadata["notebook_path"] = notebook_path
+                self.store.update_summary(known)
+            return known, False
         episode.metadata = {**episode.metadata, "notebook_path": notebook_path}
         self.store.create(episode)
         for event in events_from_episode(episode):

@@ -125,7 +125,7 @@ class EpisodeStore:
         s = summary_of(episode)
         self._db.execute(
             "UPDATE episodes SET ended = ?, state = ?, reason = ?, turns = ?, prompt_tokens = ?,"
-            " completion_tokens = ?, kernel_id = ?, metadata = ? WHERE id = ?",
+            " completion_tokens = ?, kernel_id = ?, notebook_path = ?, metadata = ? WHERE id = ?",
             (
                 s["ended"],
                 s["state"],
@@ -134,6 +134,7 @@ class EpisodeStore:
                 episode.usage.prompt_tokens,
                 episode.usage.completion_tokens,
                 s["kernel_id"],
+                s["notebook_path"],
                 json.dumps(episode.metadata),
                 episode.id,
             ),

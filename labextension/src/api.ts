@@ -44,6 +44,12 @@ export interface INewEpisode {
   kernel_id: string;
   anchor_cell_id?: string | null;
   settings?: IEpisodeSettings;
+  /**
+   * The client's id of this request (`%codeact` makes one per run): the
+   * server starts one episode per request id, and answers a request id it
+   * has seen with that same episode (200) instead of starting another.
+   */
+  request_id?: string;
 }
 
 /**
@@ -112,6 +118,20 @@ export namespace CodeActAPI {
 
   export function getEpisode(id: string): Promise<IEpisodeRecord> {
     return requestAPI<IEpisodeRecord>(episodePath(id));
+  }
+
+  /**
+   * The episode a `%codeact` request started, if the server has it
+   * (`GET /codeact/episodes?request_id=`), without starting anything.
+   */
+  export async function findByRequest(
+    requestId: string
+  ): Promise<IEpisodeRecord | null> {
+    const query = URLExt.objectToQueryString({ request_id: requestId });
+    const reply = await requestAPI<{ episodes: IEpisodeSummary[] }>(
+      `episodes${query}`
+    );
+    return reply.episodes.length ? getEpisode(reply.episodes[0].id) : null;
   }
 
   /**

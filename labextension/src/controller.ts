@@ -23,6 +23,8 @@ import { EpisodeRegistry } from './episodes';
 
 import { EpisodeModel } from './model';
 
+import { IExportedEpisode, exportedEpisode } from './notebookdata';
+
 import { UserSettings, episodeSettings } from './settings';
 
 export type ChatView = 'chat' | 'history';
@@ -68,6 +70,7 @@ export class ChatController implements IDisposable {
     this.registry.streamStatusChanged.connect(this._onStreamStatus, this);
     this.settings.changed.connect(this._emit, this);
     this.tracker.currentChanged.connect(this._onNotebookChanged, this);
+    this._watchNotebook(this.tracker.currentWidget);
     this.tracker.widgetAdded.connect(
       (_, panel) => void this._followRunning(panel),
       this
@@ -125,6 +128,54 @@ export class ChatController implements IDisposable {
   /** The notebook a new task would run in: the last one focused. */
   get notebook(): NotebookPanel | null {
     return this.tracker.currentWidget;
+  }
+
+  /**
+   * The episode the current notebook holds when it is an exported one, and
+   * the chat does not show that episode yet: it can be continued here.
+   */
+  get exported(): IExportedEpisode | null {
+    const panel = this.notebook;
+    if (!panel || !panel.context.isReady || !panel.model) {
+      return null;
+    }
+    const exported = exportedEpisode(
+      panel.model.getMetadata('codeact'),
+      panel.context.localPath
+    );
+    if (!exported || this._current?.id === exported.id) {
+      return null;
+    }
+    return exported;
+  }
+
+  /**
+   * The episode shown will restore its variables on its next message
+   * (it was just imported from an exported notebook).
+   */
+  get restorePending(): boolean {
+    return !!this._current && this._restore.has(this._current.id);
+  }
+
+  /**
+   * Bring the current notebook's exported episode into the server and show
+   * it; the first follow-up then runs on this notebook's kernel, after its
+   * actions are re-run there to re-make their variables.
+   */
+  continueHere(): Promise<boolean> {
+    const panel = this.notebook;
+    if (!panel || this._pending) {
+      return Promise.resolve(false);
+    }
+    return this._request(async () => {
+      await panel.context.ready;
+      // The server reads the record from the notebook's file.
+      const record = await CodeActAPI.importEpisode(panel.context.localPath);
+      const model = this.registry.adopt(record);
+      this._restore.set(model.id, panel);
+      this._setCurrent(model);
+      this._view = 'chat';
+    });
   }
 
   async loadConfig(): Promise<void> {
@@ -327,12 +378,31 @@ export class ChatController implements IDisposable {
     const options: IFollowUpOptions = approval
       ? { settings: { approval } }
       : {};
-    // The notebook may have changed kernels since: follow it there.
-    const kernel = this._panelOf(current)?.sessionContext.session?.kernel;
-    if (kernel && kernel.id !== current.record.metadata.kernel_id) {
+    const restoreIn = this._restore.get(current.id);
+    if (restoreIn && !restoreIn.isDisposed) {
+      // Continued from an exported notebook: run on its kernel, which has
+      // none of the episode's variables yet.
+      await restoreIn.sessionContext.ready;
+      const kernel = restoreIn.sessionContext.session?.kernel;
+      if (!kernel) {
+        throw new Error(
+          this._trans.__(
+            '%1 has no kernel: pick one (Kernel › Change Kernel…) and send again.',
+            restoreIn.context.localPath
+          )
+        );
+      }
       options.kernel_id = kernel.id;
+      options.restore = true;
+    } else {
+      // The notebook may have changed kernels since: follow it there.
+      const kernel = this._panelOf(current)?.sessionContext.session?.kernel;
+      if (kernel && kernel.id !== current.record.metadata.kernel_id) {
+        options.kernel_id = kernel.id;
+      }
     }
     const record = await CodeActAPI.sendMessage(current.id, text, options);
+    this._restore.delete(current.id);
     this.registry.adopt(record);
     this.registry.connect(current.id);
   }
@@ -419,7 +489,28 @@ export class ChatController implements IDisposable {
     }
   }
 
+  /**
+   * Follow the current notebook's metadata: whether it holds an exported
+   * episode shows only once it has loaded, and may change.
+   */
+  private _watchNotebook(panel: NotebookPanel | null): void {
+    if (this._watched === panel) {
+      return;
+    }
+    this._watched?.model?.metadataChanged.disconnect(this._emit, this);
+    this._watched = panel;
+    if (panel) {
+      panel.model?.metadataChanged.connect(this._emit, this);
+      void panel.context.ready.then(() => {
+        if (this._watched === panel) {
+          this._emit();
+        }
+      });
+    }
+  }
+
   private _onNotebookChanged(): void {
+    this._watchNotebook(this.notebook);
     if (this._view === 'history') {
       void this.refreshHistory();
     } else {
@@ -439,6 +530,9 @@ export class ChatController implements IDisposable {
   private _configError: string | null = null;
   private _error: string | null = null;
   private _pending = false;
+  /** Episodes imported by "Continue here", and the notebook to restore in. */
+  private _restore = new Map<string, NotebookPanel>();
+  private _watched: NotebookPanel | null = null;
   private _changed = new Signal<this, void>(this);
   private _disposed = false;
 }

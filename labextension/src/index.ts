@@ -29,6 +29,8 @@ import { EpisodeRegistry } from './episodes';
 
 import { codeactIcon } from './icons';
 
+import { MagicEpisodes, magicRendererFactory } from './magic';
+
 import { requestAPI } from './request';
 
 import { UserSettings } from './settings';
@@ -90,8 +92,8 @@ async function loadSettings(
 }
 
 /**
- * The CodeAct chat sidebar, and the applier that writes episodes into their
- * notebooks.
+ * The CodeAct chat sidebar, the applier that writes episodes into their
+ * notebooks, and the renderer of `%codeact` outputs.
  */
 const plugin: JupyterFrontEndPlugin<void> = {
   id: PLUGIN_ID,
@@ -122,7 +124,23 @@ const plugin: JupyterFrontEndPlugin<void> = {
     const registry = new EpisodeRegistry();
     // Lives as long as the page: mirrors each followed episode into its notebook.
     new NotebookApplier(registry, tracker, docManager);
-    const settings = new UserSettings(await loadSettings(settingRegistry));
+    const settingsReady = loadSettings(settingRegistry).then(
+      loaded => new UserSettings(loaded)
+    );
+
+    // `%codeact` outputs: registered before anything awaits, so that no
+    // notebook opens without it. Notebooks clone this registry when opened.
+    let openInChat: ((id: string) => void) | null = null;
+    const magic = new MagicEpisodes({
+      registry,
+      tracker,
+      settings: settingsReady,
+      trans,
+      openInChat: id => openInChat?.(id)
+    });
+    rendermime.addFactory(magicRendererFactory(magic, rendermime, trans));
+
+    const settings = await settingsReady;
     const controller = new ChatController({
       registry,
       tracker,
@@ -133,6 +151,10 @@ const plugin: JupyterFrontEndPlugin<void> = {
     app.shell.add(sidebar, 'right', { rank: 700 });
     restorer?.add(sidebar, sidebar.id);
     void controller.loadConfig();
+    openInChat = id => {
+      app.shell.activateById(sidebar.id);
+      void controller.openEpisode(id);
+    };
 
     app.commands.addCommand(CommandIDs.open, {
       label: trans.__('Open CodeAct chat'),

@@ -78,6 +78,8 @@ export interface IEpisodeRecord {
     notebook_path?: string;
     kernel_id?: string;
     anchor_cell_id?: string | null;
+    /** The `%codeact` run that started it, if any. */
+    request_id?: string;
     [key: string]: any;
   };
   steps: IStep[];

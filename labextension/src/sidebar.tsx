@@ -89,6 +89,7 @@ function ChatPanel(props: IChatPanelProps): JSX.Element {
   return (
     <div className="jp-codeact-panel">
       <Header controller={controller} />
+      <ContinueBanner controller={controller} />
       <ScrollArea>
         {controller.view === 'history' ? (
           <History controller={controller} />
@@ -269,6 +270,44 @@ function EpisodeHeading(props: { model: EpisodeModel }): JSX.Element {
   );
 }
 
+/**
+ * Offered when the current notebook is an exported episode: bring it into
+ * the server and continue it here.
+ */
+function ContinueBanner(props: {
+  controller: ChatController;
+}): JSX.Element | null {
+  const { controller } = props;
+  const trans = useTrans();
+  const exported = controller.exported;
+  if (!exported) {
+    return null;
+  }
+  return (
+    <div
+      className="jp-codeact-continue"
+      data-testid="codeact-continue-banner"
+      data-episode={exported.id}
+    >
+      <div className="jp-codeact-continue-text">
+        {trans.__('%1 holds an exported episode:', basename(exported.path))}{' '}
+        <span className="jp-codeact-continue-task">{exported.task}</span>
+      </div>
+      <button
+        className="jp-Button jp-mod-styled jp-mod-accept"
+        data-testid="codeact-continue"
+        disabled={controller.pending}
+        onClick={() => void controller.continueHere()}
+        title={trans.__(
+          "Show this episode and follow up on it with this notebook's kernel; its code runs again first, to re-make its variables"
+        )}
+      >
+        {trans.__('Continue this episode here')}
+      </button>
+    </div>
+  );
+}
+
 function Welcome(props: { controller: ChatController }): JSX.Element {
   const notebook = props.controller.notebook;
   const trans = useTrans();
@@ -424,14 +463,18 @@ function Composer(props: { controller: ChatController }): JSX.Element {
       ? trans.__('Waiting for your decision on the action above…')
       : running
         ? trans.__('Running… (Stop interrupts it)')
-        : followUp
-          ? trans.__('Follow up on this episode…')
-          : controller.notebook
-            ? trans.__(
-                'Ask CodeAct to work in %1…',
-                basename(controller.notebook.context.localPath)
-              )
-            : trans.__('Open a notebook, then ask CodeAct…');
+        : followUp && controller.restorePending
+          ? trans.__(
+              "Follow up here: the episode's code runs again first, to re-make its variables…"
+            )
+          : followUp
+            ? trans.__('Follow up on this episode…')
+            : controller.notebook
+              ? trans.__(
+                  'Ask CodeAct to work in %1…',
+                  basename(controller.notebook.context.localPath)
+                )
+              : trans.__('Open a notebook, then ask CodeAct…');
   return (
     <div className="jp-codeact-composer">
       <textarea

@@ -86,10 +86,18 @@ interface ITranscriptProps {
   model: EpisodeModel;
   rendermime: IRenderMimeRegistry;
   handlers: IActionHandlers;
+  /**
+   * The short form, for a notebook output under the cell that asked: no
+   * system prompt, no first message (the cell shows it), no observations,
+   * no "Solved" line, and the code of each action folded (its cell below
+   * shows it whole), except while it awaits approval.
+   */
+  compact?: boolean;
 }
 
 export function Transcript(props: ITranscriptProps): JSX.Element {
   const { model, rendermime, handlers } = props;
+  const compact = !!props.compact;
   const trans = useTrans();
   const { record, live } = model;
   const actionsByTurn = new Map<number, IStep[]>();
@@ -107,8 +115,9 @@ export function Transcript(props: ITranscriptProps): JSX.Element {
     record.steps.filter(s => s.kind === 'assistant').map(s => s.data.turn)
   );
 
+  const firstUser = record.steps.find(s => s.kind === 'user');
   const items: JSX.Element[] = [];
-  if (record.system) {
+  if (record.system && !compact) {
     items.push(
       <details
         key="system"
@@ -123,6 +132,9 @@ export function Transcript(props: ITranscriptProps): JSX.Element {
   for (const step of record.steps) {
     switch (step.kind) {
       case 'user':
+        if (compact && step === firstUser) {
+          break;
+        }
         items.push(
           <div
             key={step.id}
@@ -143,11 +155,14 @@ export function Transcript(props: ITranscriptProps): JSX.Element {
             solved={solvedTurns.has(step.data.turn)}
             rendermime={rendermime}
             handlers={handlers}
+            compact={compact}
           />
         );
         break;
       case 'observation':
-        items.push(<Observation key={step.id} step={step} />);
+        if (!compact) {
+          items.push(<Observation key={step.id} step={step} />);
+        }
         break;
       case 'solution':
         items.push(
@@ -196,6 +211,7 @@ export function Transcript(props: ITranscriptProps): JSX.Element {
           solved={false}
           rendermime={rendermime}
           handlers={handlers}
+          compact={compact}
         />
       );
     }
@@ -229,7 +245,8 @@ export function Transcript(props: ITranscriptProps): JSX.Element {
     );
   }
 
-  if (record.state) {
+  // Compact: the answer and the heading's state say "solved" already.
+  if (record.state && !(compact && record.state === 'solved')) {
     items.push(
       <div
         key="final"
@@ -254,6 +271,7 @@ interface IReplyProps {
   solved: boolean;
   rendermime: IRenderMimeRegistry;
   handlers: IActionHandlers;
+  compact: boolean;
 }
 
 /**
@@ -262,7 +280,8 @@ interface IReplyProps {
  * highlighted answer.
  */
 function Reply(props: IReplyProps): JSX.Element {
-  const { text, streaming, actions, solved, rendermime, handlers } = props;
+  const { text, streaming, actions, solved, rendermime, handlers, compact } =
+    props;
   const trans = useTrans();
   const segments = splitReply(text, streaming);
   const byIndex = new Map<number, IStep>();
@@ -307,6 +326,7 @@ function Reply(props: IReplyProps): JSX.Element {
           rendermime={rendermime}
           handlers={handlers}
           showCode={true}
+          compact={compact}
         />
       );
     }
@@ -339,6 +359,7 @@ function Reply(props: IReplyProps): JSX.Element {
           rendermime={rendermime}
           handlers={handlers}
           showCode={action.data.format !== 'fence'}
+          compact={compact}
         />
       ))}
       {streaming ? <span className="jp-codeact-cursor" /> : null}
@@ -351,10 +372,12 @@ interface IActionCardProps {
   rendermime: IRenderMimeRegistry;
   handlers: IActionHandlers;
   showCode: boolean;
+  /** Fold the code under its first line (unless it awaits approval). */
+  compact: boolean;
 }
 
 function ActionCard(props: IActionCardProps): JSX.Element {
-  const { step, rendermime, handlers, showCode } = props;
+  const { step, rendermime, handlers, showCode, compact } = props;
   const trans = useTrans();
   const data = step.data as IActionData;
   const status = data.status;
@@ -386,7 +409,18 @@ function ActionCard(props: IActionCardProps): JSX.Element {
           </span>
         ) : null}
       </div>
-      {showCode ? (
+      {showCode && compact && status !== 'awaiting_approval' ? (
+        <details className="jp-codeact-code-folded">
+          <summary title={trans.__('Show the code')}>
+            {summaryLine(data.code)}
+          </summary>
+          <Markdown
+            className="jp-codeact-code"
+            source={codeFence(data.code)}
+            rendermime={rendermime}
+          />
+        </details>
+      ) : showCode ? (
         <Markdown
           className="jp-codeact-code"
           source={codeFence(data.code)}
@@ -528,6 +562,19 @@ function Observation(props: { step: IStep }): JSX.Element {
       <pre>{clip(text)}</pre>
     </details>
   );
+}
+
+/**
+ * The first line of code that says something, for a folded action.
+ */
+function summaryLine(code: string): string {
+  const lines = code.split('\n').map(line => line.trim());
+  const first =
+    lines.find(line => line && !line.startsWith('#')) ??
+    lines.find(line => line) ??
+    '';
+  const more = lines.filter(line => line).length > 1 ? ' …' : '';
+  return first.length > 80 ? `${first.slice(0, 79)}…` : first + more;
 }
 
 function joinText(text: string | string[] | undefined): string {

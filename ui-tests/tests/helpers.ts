@@ -4,6 +4,7 @@
  */
 import { expect, IJupyterLabPageFixture } from '@jupyterlab/galata';
 import { APIRequestContext, Locator, TestInfo } from '@playwright/test';
+import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 
@@ -169,4 +170,115 @@ export async function screenshot(
   fs.mkdirSync(path.dirname(stable), { recursive: true });
   fs.copyFileSync(out, stable);
   return out;
+}
+
+/** The Jupyter server the tests drive (playwright.config.js). */
+export const JUPYTER = 'http://127.0.0.1:8888';
+
+/** The summaries of a notebook's episodes (`GET /codeact/episodes`). */
+export async function episodesOf(
+  request: APIRequestContext,
+  notebookPath: string
+): Promise<any[]> {
+  const reply = await request.get(
+    `${JUPYTER}/codeact/episodes?notebook_path=${encodeURIComponent(notebookPath)}`
+  );
+  expect(reply.ok()).toBe(true);
+  return (await reply.json()).episodes;
+}
+
+/**
+ * Click the chat's export button and keep the download: its path and the
+ * notebook it holds.
+ */
+export async function exportFromChat(
+  page: IJupyterLabPageFixture,
+  sidebar: Locator,
+  testInfo: TestInfo,
+  name = 'export.ipynb'
+): Promise<{ file: string; notebook: any; suggested: string }> {
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    sidebar.getByTestId('codeact-export').click()
+  ]);
+  const file = testInfo.outputPath(name);
+  await download.saveAs(file);
+  return {
+    file,
+    notebook: JSON.parse(fs.readFileSync(file, 'utf-8')),
+    suggested: download.suggestedFilename()
+  };
+}
+
+/** The repository's Python (the one that runs the Jupyter server). */
+export const PYTHON = path.join(
+  __dirname,
+  '..',
+  '..',
+  '.venv',
+  'bin',
+  'python'
+);
+
+/**
+ * `nbformat.validate` on a notebook file: throws with nbformat's message
+ * when the file is not a valid notebook.
+ */
+export function validateNotebook(file: string): void {
+  execFileSync(
+    PYTHON,
+    [
+      '-c',
+      'import nbformat, sys; nbformat.validate(nbformat.read(sys.argv[1], as_version=4))',
+      file
+    ],
+    { stdio: 'pipe', timeout: 60000 }
+  );
+}
+
+/** Write a notebook (nbformat JSON) into the server's root at `path`. */
+export async function putNotebook(
+  request: APIRequestContext,
+  notebookPath: string,
+  notebook: any
+): Promise<void> {
+  const reply = await request.put(
+    `${JUPYTER}/api/contents/${notebookPath.split('/').map(encodeURIComponent).join('/')}`,
+    { data: { type: 'notebook', format: 'json', content: notebook } }
+  );
+  expect(reply.status(), await reply.text()).toBeLessThan(300);
+}
+
+/** Open a notebook by path (or show it, if open), once it has a kernel. */
+export async function openNotebook(page: IJupyterLabPageFixture, path: string) {
+  await page.evaluate(async (path: string) => {
+    const panel: any = await window.jupyterapp.commands.execute(
+      'docmanager:open',
+      { path, factory: 'Notebook' }
+    );
+    await panel.context.ready;
+    await panel.sessionContext.ready;
+    window.jupyterapp.shell.activateById(panel.id);
+  }, path);
+}
+
+/** Close an open notebook (it has no unsaved change). */
+export async function closeNotebook(
+  page: IJupyterLabPageFixture,
+  path: string
+) {
+  await page.evaluate((path: string) => {
+    const widgets = Array.from(
+      (window.jupyterapp.shell as any).widgets('main')
+    ) as any[];
+    widgets.find(w => w.context?.path === path)?.close();
+  }, path);
+  await expect
+    .poll(() => page.notebook.isOpen(path.split('/').pop()!))
+    .toBe(false);
+}
+
+/** A notebook field that may be a string or a list of lines, as a string. */
+export function joined(text: string | string[] | undefined): string {
+  return Array.isArray(text) ? text.join('') : (text ?? '');
 }
