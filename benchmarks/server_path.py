@@ -27,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import nbformat
@@ -48,7 +49,7 @@ def free_port() -> int:
 class Server:
     """A jupyter server child process and a client of its API."""
 
-    def __init__(self, model_url: str, workdir: str) -> None:
+    def __init__(self, model_url: str, workdir: str, extra_args: Sequence[str] = ()) -> None:
         self.port = free_port()
         self.token = secrets.token_hex(16)
         self.workdir = workdir
@@ -74,6 +75,7 @@ class Server:
                 f"--CodeActExtension.db_path={os.path.join(workdir, 'episodes.sqlite')}",
                 "--ServerApp.log_level=WARN",
                 "--allow-root",
+                *extra_args,  # e.g. --gateway-url=... (tests/test_gateway.py)
             ],
             env=env,
             stdout=subprocess.DEVNULL,

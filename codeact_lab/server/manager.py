@@ -350,7 +350,10 @@ class EpisodeManager:
                 await restore_kernel_state(episode, executor, policy.action_timeout)
             tools, context = "", ""
             if not episode.steps and self.settings.describe_kernel:
-                tools, context = await describe_kernel(executor, list(self.settings.tools))
+                try:
+                    tools, context = await describe_kernel(executor, list(self.settings.tools))
+                except Exception:  # the context is a help, never a reason to fail the episode
+                    self.log.warning("codeact-lab: could not describe kernel %s", live.kernel_id)
             async for event in run(
                 episode,
                 llm,
@@ -365,8 +368,11 @@ class EpisodeManager:
                 self._publish(live, event)
         except asyncio.CancelledError:
             raise
-        except Exception:  # the loop ends every episode itself; this is a bug of ours
+        except Exception as err:  # the loop ends every episode itself; this is a bug of ours
             self.log.exception("codeact-lab: episode %s crashed", episode.id)
+            if episode.state is None:  # still end it, so no client waits forever
+                reason = f"internal error: {type(err).__name__}: {err}"
+                self._publish(live, episode.event(EventType.FINAL, state="failed", reason=reason))
         finally:
             if self._busy.get(live.kernel_id) == episode.id:
                 del self._busy[live.kernel_id]

@@ -1,0 +1,217 @@
+"""One server, many episodes: concurrency, memory per idle episode, growth with turns.
+
+A real ``jupyter server`` (a child process, codeact-lab enabled; ``server_path.Server``)
+runs the episodes; this process plays the browser and the model (the scripted server).
+Every figure is printed next to its baseline from the same run:
+
+1. N concurrent episodes on N kernels: each episode's time next to its time alone
+   (target: none slower than 1.5×). The model streams each reply over 0.2 s and each
+   action sleeps 50 ms, so an episode waits on its model and kernel as a real one does;
+   the figures show whether the server serializes them. The same with an instant model
+   and ``pass`` actions shows the CPU-bound limit of the machine.
+2. Memory per idle episode: the server's RSS before and after M finished episodes,
+   which the server keeps (target ≤ 1 MB each), next to each record's size as JSON.
+3. Growth with the number of turns, for actions that print 1 KB, 100 KB and 1 MB: the
+   prompt the model is sent at each turn and the store's size on disk. The prompt grows
+   by at most one truncated observation (``max_output_chars`` = 4,000) and one reply per
+   turn, whatever the output's size; the store keeps outputs whole (up to 1 MB).
+
+    python benchmarks/scale.py [--episodes 20] [--turns 8] [--rounds 2] [--idle 200]
+                               [--growth-turns 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from typing import Any
+
+import psutil
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+from benchmarks.server_path import Server, read_until, start_episode
+from tests.scripted_model import ScriptedModel
+
+SLOW_ACTION = "<execute>\nimport time\ntime.sleep(0.05)\nprint('step')\n</execute>"
+FAST_ACTION = "<execute>\npass\n</execute>"
+ANSWER = "<solution>done</solution>"
+
+
+def turn_of(body: dict[str, Any]) -> int:
+    return sum(m["role"] == "assistant" for m in body["messages"]) + 1
+
+
+def player(turns: int, action: str, delay: float) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """A stateless model: ``turns`` actions, then the answer, for any number of episodes."""
+    chunk = max(1, len(action) // 8)
+
+    def play(body: dict[str, Any]) -> dict[str, Any]:
+        text = action if turn_of(body) <= turns else ANSWER
+        return {"text": text, "chunk": chunk, "delay": delay}
+
+    return play
+
+
+async def timed_episode(server: Server, kernel_id: str) -> float:
+    started = time.perf_counter()
+    _, ws = await start_episode(server, kernel_id, "benchmark")
+    final = await read_until(ws, "final")
+    ws.close()
+    assert final["data"]["state"] == "solved", final
+    return time.perf_counter() - started
+
+
+async def concurrency(
+    server: Server, model: ScriptedModel, kernels: list[str], turns: int, rounds: int
+) -> dict[str, tuple[list[float], list[float]]]:
+    """Per workload: each episode's time alone and among all, best of ``rounds`` each
+    (rounds interleave, so load from other processes hits both alike)."""
+    results = {}
+    for name, action, delay in (
+        ("waiting on model and kernel", SLOW_ACTION, 0.025),
+        ("CPU-bound (instant model, pass)", FAST_ACTION, 0.0),
+    ):
+        model.reset()
+        model.default = player(turns, action, delay)
+        await timed_episode(server, kernels[0])  # warm up
+        alone = [float("inf")] * len(kernels)
+        together = [float("inf")] * len(kernels)
+        for _ in range(rounds):
+            for i, k in enumerate(kernels):
+                alone[i] = min(alone[i], await timed_episode(server, k))
+            times = await asyncio.gather(*(timed_episode(server, k) for k in kernels))
+            together = [min(a, b) for a, b in zip(together, times, strict=True)]
+        results[name] = (alone, together)
+    return results
+
+
+async def idle_memory(server: Server, model: ScriptedModel, kernel_id: str, count: int):
+    model.reset()
+    model.default = player(1, "<execute>\nprint('a line of output ' * 10)\n</execute>", 0.0)
+    for _ in range(20):  # warm up: caches, the allocator's arenas, the store
+        await timed_episode(server, kernel_id)
+    process = psutil.Process(server.proc.pid)
+    before = process.memory_info().rss
+    for _ in range(count):
+        await timed_episode(server, kernel_id)
+    after = process.memory_info().rss
+    listing = await server.call("GET", f"codeact/episodes?limit={count}")
+    record = await server.call("GET", f"codeact/episodes/{listing['episodes'][0]['id']}")
+    return (after - before) / count, len(json.dumps(record)), before, after
+
+
+def store_bytes(workdir: str) -> int:
+    """What the store holds of every event, in bytes (its file grows by whole pages)."""
+    path = os.path.join(workdir, "episodes.sqlite")
+    with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+        return int(db.execute("SELECT COALESCE(SUM(LENGTH(data)), 0) FROM events").fetchone()[0])
+
+
+def file_bytes(workdir: str) -> int:
+    db = os.path.join(workdir, "episodes.sqlite")
+    return sum(os.path.getsize(p) for p in (db, db + "-wal") if os.path.exists(p))
+
+
+async def growth(
+    server: Server, model: ScriptedModel, kernel_id: str, turns: int, sizes: list[int]
+):
+    """Per output size: [(prompt chars, store bytes)] at the start of each turn."""
+    out: dict[int, list[tuple[int, int]]] = {}
+    for size in sizes:
+        seen: list[tuple[int, int]] = []
+        action = f"<execute>\nprint('x' * {size})\n</execute>"
+
+        def play(body: dict[str, Any], action: str = action, seen: list = seen) -> dict[str, Any]:
+            prompt = sum(len(str(m.get("content"))) for m in body["messages"])
+            seen.append((prompt, store_bytes(server.workdir)))
+            return {"text": action if turn_of(body) <= turns else ANSWER, "chunk": 64}
+
+        model.reset()
+        model.default = play
+        await timed_episode(server, kernel_id)
+        out[size] = seen
+    return out
+
+
+async def main(args: argparse.Namespace) -> None:
+    model = ScriptedModel().start()
+    with tempfile.TemporaryDirectory(prefix="codeact-scale-") as workdir:
+        server = Server(model.base_url, workdir)
+        try:
+            await server.wait_ready()
+            kernels = [
+                (await server.call("POST", "api/kernels", {"name": "python3"}))["id"]
+                for _ in range(args.episodes)
+            ]
+            load = os.getloadavg()[0]
+            conc = await concurrency(server, model, kernels, args.turns, args.rounds)
+            per_episode, record_size, rss0, rss1 = await idle_memory(
+                server, model, kernels[0], args.idle
+            )
+            sizes = [1_000, 100_000, 1_000_000]
+            grown = await growth(server, model, kernels[1], args.growth_turns, sizes)
+            on_disk = file_bytes(workdir)
+        finally:
+            server.close()
+            model.stop()
+
+    print(
+        f"1. {args.episodes} concurrent episodes on {args.episodes} kernels, {args.turns} actions "
+        f"each, best of {args.rounds} rounds ({os.cpu_count()} cores, load average {load:.1f} "
+        f"at the start, {os.getloadavg()[0]:.1f} at the end)"
+    )
+    for name, (alone, together) in conc.items():
+        ratios = sorted(t / a for t, a in zip(together, alone, strict=True))
+        print(f"   {name}")
+        print(
+            f"     alone        median {statistics.median(alone):6.2f} s   "
+            f"(min {min(alone):.2f}, max {max(alone):.2f})"
+        )
+        print(
+            f"     concurrent   median {statistics.median(together):6.2f} s   "
+            f"(min {min(together):.2f}, max {max(together):.2f})"
+        )
+        print(
+            f"     concurrent / alone: median {statistics.median(ratios):.2f}×, "
+            f"worst {ratios[-1]:.2f}× (target ≤ 1.5×)"
+        )
+    print(f"2. memory per idle (finished) episode, {args.idle} episodes held by the server")
+    print(
+        f"   server RSS {rss0 / 2**20:.1f} → {rss1 / 2**20:.1f} MiB: "
+        f"{per_episode / 1024:.1f} KiB per episode (target ≤ 1024 KiB); "
+        f"one record as JSON: {record_size / 1024:.1f} KiB"
+    )
+    print(f"3. growth with turns ({args.growth_turns} actions; max_output_chars 4,000)")
+    header = "   turn " + "".join(f"{f'prompt, {s // 1000} KB out':>20}" for s in sizes)
+    print(header + "".join(f"{f'store, {s // 1000} KB out':>20}" for s in sizes))
+    marks = sorted({1, 2, 5, 10, args.growth_turns + 1} & set(range(1, args.growth_turns + 2)))
+    for t in marks:
+        prompts = "".join(f"{grown[s][t - 1][0]:>14,} chars" for s in sizes)
+        stores = "".join(f"{grown[s][t - 1][1] / 2**20:>16.2f} MiB" for s in sizes)
+        print(f"   {t:>4} {prompts}{stores}")
+    for s in sizes:
+        steps = [b[0] - a[0] for a, b in zip(grown[s], grown[s][1:], strict=False)]
+        print(
+            f"   {s // 1000:>5} KB outputs: the prompt grows {min(steps):,}-{max(steps):,} chars "
+            f"a turn; the store {(grown[s][-1][1] - grown[s][0][1]) / max(1, len(steps)) / 1024:,.0f} KiB a turn"
+        )
+    print(f"   the store's files (SQLite + WAL) after every benchmark: {on_disk / 2**20:.1f} MiB")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--episodes", type=int, default=20)
+    parser.add_argument("--turns", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--idle", type=int, default=200)
+    parser.add_argument("--growth-turns", type=int, default=20)
+    asyncio.run(main(parser.parse_args()))

@@ -1,0 +1,238 @@
+"""``codeact-lab eval``: compare action modes on a task suite, against any model.
+
+codeact-lab eval --suite builtin --mode code,json,text --base-url URL --model NAME
+codeact-lab eval --m3tooleval ~/src/code-act --mode code,json --jobs 4
+codeact-lab eval --tasks 'decoder/|shop/' --limit 4 -o runs/small
+
+Every (task, mode) gets a fresh kernel with the task's tools in it; --jobs run at once.
+The output folder holds episodes.jsonl (every episode, written as it ends), summary.json
+and plot.png. Run the same command again to resume an interrupted run: finished pairs
+are kept, the rest run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import signal
+import sys
+from typing import Any
+
+from ..agent import ChatModel
+from ..agent.llm import public_endpoint
+from ..config import CodeAct, load_config_files
+from ..local_model import ResolvedModel, resolve_model
+from .harness import EvalSettings, run_pairs
+from .modes import ActionMode, parse_modes
+from .progress import Progress
+from .report import plot, summarize, summary_json, table
+from .results import RecordWriter, finished, key_of, latest, load_records
+from .suite import EvalTask
+
+
+def add_eval_parser(sub: argparse._SubParsersAction) -> None:
+    e = sub.add_parser(
+        "eval",
+        help="compare code, JSON and text actions on a task suite",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    e.add_argument("--suite", choices=("builtin", "m3tooleval"), default=None)
+    e.add_argument("--m3tooleval", metavar="PATH", help="a checkout of the CodeAct repository")
+    e.add_argument("--mode", default="code,json,text", help="action modes, comma-separated")
+    e.add_argument("--tasks", metavar="REGEX", help="only tasks whose id matches")
+    e.add_argument("--limit", type=int, help="only the first N tasks (after --tasks)")
+    e.add_argument("--jobs", "-j", type=int, default=1, help="tasks at once, a kernel each")
+    e.add_argument("--output", "-o", help="folder for the results (default eval-SUITE-MODEL)")
+    e.add_argument("--model", help="model name (default: config, CODEACT_MODEL)")
+    e.add_argument("--base-url", help="OpenAI-compatible endpoint (default: OPENAI_BASE_URL)")
+    e.add_argument("--api-key-env", help="environment variable holding the API key")
+    e.add_argument("--max-turns", type=int, default=10, help="turn limit per task (10)")
+    e.add_argument("--temperature", type=float, default=0.0)
+    e.add_argument("--max-tokens", type=int, default=512, help="per reply (512, as the paper)")
+    e.add_argument("--timeout", type=float, default=30.0, help="seconds per action (30)")
+    e.add_argument("--kernel", default="python3", help="kernel name (python3)")
+    e.add_argument("--no-plot", action="store_true", help="skip the PNG plot")
+
+
+def _select(tasks: list[EvalTask], args: argparse.Namespace) -> list[EvalTask]:
+    if args.tasks:
+        pattern = re.compile(args.tasks)
+        tasks = [t for t in tasks if pattern.search(t.id)]
+    return tasks[: args.limit] if args.limit is not None else tasks
+
+
+def _load_suite(args: argparse.Namespace) -> tuple[str, list[EvalTask]]:
+    suite = args.suite or ("m3tooleval" if args.m3tooleval else "builtin")
+    if suite == "m3tooleval":
+        if not args.m3tooleval:
+            raise ValueError("--suite m3tooleval needs --m3tooleval PATH (a checkout of code-act)")
+        from .m3tooleval import m3tooleval_suite
+
+        return suite, m3tooleval_suite(args.m3tooleval)
+    from .tasks import builtin_suite
+
+    return suite, builtin_suite()
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-") or "model"
+
+
+def eval_command(args: argparse.Namespace) -> int:
+    try:
+        modes = parse_modes(args.mode)
+        suite, tasks = _load_suite(args)
+    except Exception as err:
+        print(f"codeact-lab: {err}", file=sys.stderr)
+        return 2
+    tasks = _select(tasks, args)
+    if not tasks:
+        print("codeact-lab: no task matches", file=sys.stderr)
+        return 2
+    return asyncio.run(_eval(args, suite, tasks, modes))
+
+
+def _model(args: argparse.Namespace) -> tuple[CodeAct, ResolvedModel]:
+    """The same choice of model as ``codeact-lab run``: flags, config, or the local model."""
+    settings = CodeAct(config=load_config_files())
+    for name in ("model", "base_url", "api_key_env"):
+        if getattr(args, name):
+            setattr(settings, name, getattr(args, name))
+    return settings, resolve_model(settings)
+
+
+async def _eval(
+    args: argparse.Namespace, suite: str, tasks: list[EvalTask], modes: list[ActionMode]
+) -> int:
+    settings, model = _model(args)
+    if not model.available or model.local:
+        print(f"codeact-lab: {model.note}", file=sys.stderr)
+    if not model.available:
+        return 1
+    llm_config = model.llm_config(temperature=args.temperature, max_tokens=args.max_tokens or None)
+    output = args.output or f"eval-{suite}-{_slug(llm_config.model)}"
+    jsonl = os.path.join(output, "episodes.jsonl")
+    previous = load_records(jsonl)
+    others = {r.get("model") for r in previous} - {llm_config.model}
+    if others:
+        print(
+            f"codeact-lab: {jsonl} holds results of another model ({', '.join(map(str, others))}); "
+            "choose another --output",
+            file=sys.stderr,
+        )
+        return 2
+    done = finished(previous)
+    pairs = [(t, m) for t in tasks for m in modes if (t.id, m.name) not in done]
+    total = len(tasks) * len(modes)
+    if done and pairs:
+        print(
+            f"codeact-lab: resuming: {total - len(pairs)} of {total} already done", file=sys.stderr
+        )
+
+    eval_settings = EvalSettings(
+        max_turns=args.max_turns,
+        action_timeout=args.timeout,
+        jobs=args.jobs,
+        kernel_name=args.kernel,
+        model=llm_config.model,
+        endpoint=public_endpoint(llm_config.resolved_base_url()),
+        temperature=llm_config.temperature,
+        max_tokens=llm_config.max_tokens,
+        suite=suite,
+        hidden_env=frozenset({settings.api_key_env, "OPENAI_API_KEY"}),
+    )
+    llm = model.client(llm_config)
+    try:
+        interrupted = await _run(
+            pairs, llm, eval_settings, jsonl, Progress(total, total - len(pairs))
+        )
+    finally:
+        await llm.close()
+        await model.aclose()
+
+    wanted = {(t.id, m.name) for t in tasks for m in modes}
+    records = [r for key, r in latest(load_records(jsonl)).items() if key in wanted]
+    _report(
+        args, output, eval_settings, tasks, modes, records, complete=len(records) == len(wanted)
+    )
+    if interrupted:
+        missing = len(wanted - {key_of(r) for r in records})
+        print(
+            f"codeact-lab: interrupted with {missing} pair(s) to go; run the same command to resume",
+            file=sys.stderr,
+        )
+        return 4
+    return 0
+
+
+async def _run(
+    pairs: list[tuple[EvalTask, ActionMode]],
+    llm: ChatModel,
+    settings: EvalSettings,
+    jsonl: str,
+    progress: Progress,
+) -> bool:
+    """Run the pairs, each record written as it comes; True if Ctrl-C (or SIGTERM) cut it short."""
+    writer = RecordWriter(jsonl)
+
+    def on_record(record: dict[str, Any]) -> None:
+        writer.write(record)
+        progress.update(record)
+
+    loop = asyncio.get_running_loop()
+    runner = asyncio.ensure_future(run_pairs(pairs, llm, settings, on_record))
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, runner.cancel)  # kernels are shut down on the way out
+    try:
+        await runner
+        return False
+    except asyncio.CancelledError:
+        return True
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+        progress.close()
+        writer.close()
+
+
+def _report(
+    args: argparse.Namespace,
+    output: str,
+    settings: EvalSettings,
+    tasks: list[EvalTask],
+    modes: list[ActionMode],
+    records: list[dict[str, Any]],
+    complete: bool,
+) -> None:
+    summary = summarize(records, [m.name for m in modes], [t.domain for t in tasks])
+    about = {
+        "suite": settings.suite,
+        "model": settings.model,
+        "endpoint": settings.endpoint,
+        "max_turns": settings.max_turns,
+        "temperature": settings.temperature,
+        "max_tokens": settings.max_tokens,
+        "tasks": len(tasks),
+        "complete": complete,
+    }
+    with open(os.path.join(output, "summary.json"), "w", encoding="utf-8") as f:
+        json.dump(summary_json(summary, **about), f, indent=1)
+    print(
+        f"{settings.suite} suite · model {settings.model} · {len(tasks)} tasks · "
+        f"{settings.max_turns} turns · temperature {settings.temperature:g}"
+    )
+    print(table(summary))
+    if not args.no_plot and records:
+        png = os.path.join(output, "plot.png")
+        if plot(summary, png, f"{settings.suite} · {settings.model} · {len(tasks)} tasks"):
+            print(f"plot: {png}")
+        else:
+            print(
+                "codeact-lab: no plot: pip install 'codeact-lab[eval]' (matplotlib)",
+                file=sys.stderr,
+            )
+    print(f"episodes: {os.path.join(output, 'episodes.jsonl')}")

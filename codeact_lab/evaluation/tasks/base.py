@@ -1,0 +1,16 @@
+"""The shape of a built-in task, shared by the domain modules."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class BuiltinTask:
+    name: str
+    instruction: str
+    expected: Any  # the exact answer (see ..checking for how answers are compared)
+    # Python that solves the task with the domain's tools and prints the answer: the
+    # unit tests run it to prove the task is solvable, and CI's scripted model plays it.
+    reference: str
