@@ -10,10 +10,10 @@ ENV    := PATH="$(BIN):$$PATH"
 JLPM   := $(ENV) $(BIN)/jlpm
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: lab install install-test local-model browser test pytest lint typecheck ui-test clean
+.PHONY: lab install install-test local-model browser test pytest lint typecheck jstest ui-test clean
 
 lab: install local-model
-	$(BIN)/jupyter lab
+	$(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root)
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,7 +42,11 @@ browser:
 	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && \
 	  $(SUDO) apt-get install -y -qq chromium fonts-liberation >/dev/null; }
 
-test: install-test local-model browser lint typecheck pytest ui-test
+test: install-test local-model browser lint typecheck jstest pytest ui-test
+
+# The frontend's reducer against the Python one (a fixture of events and the record).
+jstest:
+	cd labextension && $(JLPM) test
 
 pytest:
 	$(BIN)/python -m pytest

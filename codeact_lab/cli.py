@@ -26,15 +26,16 @@ from .agent import (
     EventType,
     FinalState,
     KernelExecutor,
-    LLMClient,
     StopSignal,
     run,
 )
 from .agent.redact import redact, usable_secrets
 from .agent.restore import restore_kernel_state
 from .config import CodeAct, load_config_files
+from .evaluation.command import add_eval_parser, eval_command
 from .export import episode_from_notebook, episode_to_notebook, write_notebook
 from .export_command import add_export_parser, export_command
+from .local_model import resolve_model
 from .transcript import TranscriptPrinter
 
 EXIT_CODES = {
@@ -79,6 +80,7 @@ def _parser() -> argparse.ArgumentParser:
         "kernel's state, TASK is the follow-up, and the notebook is written back (or to -o)",
     )
     add_export_parser(sub)
+    add_eval_parser(sub)
     return parser
 
 
@@ -100,7 +102,12 @@ def _settings(args: argparse.Namespace) -> CodeAct:
 
 async def run_episode(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    llm_config = settings.llm_config()
+    model = resolve_model(settings)  # the endpoint, the embedded local model, or none
+    if not model.available or (model.local and not args.quiet):
+        print(f"codeact-lab: {model.note}", file=sys.stderr)
+    if not model.available:
+        return 1
+    llm_config = model.llm_config()
     policy = settings.policy()
     fresh = settings.episode_settings(llm_config, policy, kernel_name=args.kernel)
     message: str | None = None
@@ -129,7 +136,7 @@ async def run_episode(args: argparse.Namespace) -> int:
     km = AsyncKernelManager(
         kernel_name=args.kernel, transport="ipc", ip=os.path.join(sockets.name, "kernel")
     )
-    llm = LLMClient(llm_config)
+    llm = model.client(llm_config)
     executor: KernelExecutor | None = None
     try:
         # The agent's code runs in this kernel: it gets no API key to read or leak.
@@ -161,6 +168,7 @@ async def run_episode(args: argparse.Namespace) -> int:
         if km.has_kernel:
             await km.shutdown_kernel(now=True)
         await llm.close()
+        await model.aclose()
         sockets.cleanup()
         nb = episode_to_notebook(episode, kernel_name=args.kernel, secrets=secrets)
         write_notebook(nb, output)
@@ -180,6 +188,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(run_episode(args))
     if args.command == "export":
         return export_command(args)
+    if args.command == "eval":
+        return eval_command(args)
     return 2  # pragma: no cover - argparse requires a command
 
 

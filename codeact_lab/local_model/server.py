@@ -1,0 +1,337 @@
+"""The local model server: ``python -m llama_cpp.server`` as a managed child process.
+
+:class:`LocalModelServer` owns one OpenAI-compatible llama.cpp server on
+127.0.0.1, on a free port chosen up front (so ``base_url`` is known before the
+process runs and stays the same across a restart):
+
+* started on demand (:meth:`ensure_started`, awaited by the first model call) or
+  ahead of time (:meth:`start_soon`), after resolving the weights in a thread (the
+  first start may join 1 GB of parts);
+* ready when ``GET /v1/models`` answers (the model is loaded before the server
+  listens);
+* watched: if the process dies, it is started again once, on the same port, so
+  a model call that is retrying reaches it again; a second death is final and
+  every later call gets the reason with the tail of the server's log;
+* stopped by :meth:`stop` (the Jupyter server's shutdown, the end of
+  ``codeact-lab run``), at interpreter exit as a fallback, and by itself when its
+  parent is gone (see ``_child``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import contextlib
+import json
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import weakref
+from collections.abc import Callable, Sequence
+
+N_CTX = 4096
+LOG_TAIL_CHARS = 1500
+
+
+class LocalModelError(RuntimeError):
+    """The local model server could not start, or died and could not be restarted."""
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def default_threads() -> int:
+    """One thread per available core, at most 8 (llama.cpp gains little beyond that)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, 8))
+
+
+def _describe_exit(code: int | None) -> str:
+    if code is None:
+        return "still running"
+    if code < 0:
+        with contextlib.suppress(ValueError):
+            return f"killed by {signal.Signals(-code).name}"
+    return f"exit code {code}"
+
+
+def _stop_at_exit(ref: weakref.ReferenceType[LocalModelServer]) -> None:
+    server = ref()
+    if server is not None:
+        server.stop_sync()
+
+
+class LocalModelServer:
+    """One llama.cpp server process serving one GGUF file under one alias."""
+
+    def __init__(
+        self,
+        weights: Callable[[], str],
+        alias: str,
+        *,
+        n_ctx: int = N_CTX,
+        n_threads: int | None = None,
+        port: int | None = None,
+        target: str = "llama_cpp.server",
+        extra_args: Sequence[str] = (),
+        startup_timeout: float = 300.0,
+        max_restarts: int = 1,
+        python: str = sys.executable,
+        log: logging.Logger | None = None,
+    ) -> None:
+        self.weights = weights  # returns the GGUF path; may take long the first time
+        self.alias = alias
+        self.n_ctx = n_ctx
+        self.n_threads = n_threads or default_threads()
+        self.port = port or free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}/v1"
+        self.target = target  # a module run with -m, or a .py script (tests)
+        self.extra_args = list(extra_args)
+        self.startup_timeout = startup_timeout
+        self.max_restarts = max_restarts
+        self.python = python
+        self.log = log or logging.getLogger("codeact_lab.local_model")
+        self.model_path: str | None = None
+        self.restarts = 0
+        self.load_seconds: float | None = None  # spawn to first healthy answer, last start
+        self.error: str | None = None  # set when the server is given up on
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._log_path: str | None = None
+        self._lock = asyncio.Lock()
+        self._watcher: asyncio.Task[None] | None = None
+        self._stopped = False
+        self._background: asyncio.Task[None] | None = None
+        atexit.register(_stop_at_exit, weakref.ref(self))
+
+    def __repr__(self) -> str:
+        return f"LocalModelServer(alias={self.alias!r}, base_url={self.base_url!r}, state={self.state!r})"
+
+    # ---- state ----
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
+
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    @property
+    def state(self) -> str:
+        """``stopped``, ``starting``, ``ready`` or ``failed``."""
+        if self.error:
+            return "failed"
+        if self.running:
+            return "ready" if self.load_seconds is not None else "starting"
+        return "stopped"
+
+    # ---- starting ----
+    async def ensure_started(self) -> str:
+        """Start the server if it is not running (or restart it once); its base URL."""
+        if self.running and self.load_seconds is not None:
+            return self.base_url
+        async with self._lock:
+            if self.error:
+                raise LocalModelError(self.error)
+            if self._proc is not None and self._proc.poll() is not None:
+                await self._handle_death(self._proc)  # died before the watcher saw it
+                if self.error:
+                    raise LocalModelError(self.error)
+            if not self.running:
+                self._stopped = False
+                await self._start()
+        return self.base_url
+
+    def start_soon(self) -> asyncio.Task[None]:
+        """Start in the background (at server start-up); failures are logged, not raised."""
+
+        async def start() -> None:
+            try:
+                await self.ensure_started()
+            except Exception as err:
+                self.log.error("codeact-lab: the local model did not start: %s", err)
+
+        if self._background is None or self._background.done():
+            self._background = asyncio.ensure_future(start())
+        return self._background
+
+    def _argv(self, model_path: str) -> list[str]:
+        # llama_cpp.server's own flags; a test server script accepts the same.
+        args = ["--model", model_path, "--model_alias", self.alias]
+        args += ["--host", "127.0.0.1", "--port", str(self.port), "--n_ctx", str(self.n_ctx)]
+        args += ["--n_threads", str(self.n_threads), "--n_threads_batch", str(self.n_threads)]
+        child = [self.python, "-m", "codeact_lab.local_model._child", str(os.getpid())]
+        return [*child, self.target, *args, *self.extra_args]
+
+    async def _start(self) -> None:
+        if self.model_path is None:
+            # The first start may join the weights (about 10 s for 1 GB): off the event loop.
+            self.model_path = await asyncio.to_thread(self.weights)
+        if self._log_path is None:
+            fd, self._log_path = tempfile.mkstemp(prefix="codeact-local-model-", suffix=".log")
+            os.close(fd)
+        started = time.monotonic()
+        self._proc = proc = self._spawn(self.model_path, self._log_path)
+        self.log.info(
+            "codeact-lab: starting the local model %s (pid %d, %s, log %s)",
+            self.alias,
+            proc.pid,
+            self.base_url,
+            self._log_path,
+        )
+        self.load_seconds = None
+        deadline = started + self.startup_timeout
+        while True:
+            if proc.poll() is not None:
+                raise LocalModelError(
+                    f"the local model server ({self.alias}) exited while starting "
+                    f"({_describe_exit(proc.returncode)}){self._log_tail()}"
+                )
+            if await self.healthy():
+                break
+            if time.monotonic() > deadline:
+                self._terminate(proc)
+                raise LocalModelError(
+                    f"the local model server ({self.alias}) did not answer within "
+                    f"{self.startup_timeout:g} s{self._log_tail()}"
+                )
+            await asyncio.sleep(0.2)
+        self.load_seconds = time.monotonic() - started
+        self.log.info(
+            "codeact-lab: local model %s ready in %.1f s at %s",
+            self.alias,
+            self.load_seconds,
+            self.base_url,
+        )
+        if self._watcher is None or self._watcher.done():
+            self._watcher = asyncio.ensure_future(self._watch())
+
+    def _spawn(self, model_path: str, log_path: str) -> subprocess.Popen[bytes]:
+        """Start the process (a fork and exec: no need to leave the event loop)."""
+        # llama.cpp's OpenMP threads spin while they wait by default: with the kernel,
+        # JupyterLab and a browser on the same cores, that collapses generation speed
+        # (measured on 2 loaded cores: 1.5 tok/s spinning, 4.6 tok/s passive).
+        env = {"OMP_WAIT_POLICY": "PASSIVE", **os.environ}
+        with open(log_path, "ab") as log_file:
+            return subprocess.Popen(
+                self._argv(model_path),
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # Ctrl-C in a terminal stops the episode, not the model
+            )
+
+    async def healthy(self) -> bool:
+        """``GET /v1/models`` answers with a model list."""
+
+        def probe() -> bool:
+            direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # 127.0.0.1
+            try:
+                with direct.open(f"{self.base_url}/models", timeout=2) as response:
+                    return response.status == 200 and "data" in json.loads(response.read())
+            except (OSError, ValueError, urllib.error.URLError):
+                return False
+
+        return await asyncio.to_thread(probe)
+
+    # ---- watching ----
+    async def _watch(self) -> None:
+        while not self._stopped:
+            proc = self._proc
+            if proc is not None and proc.poll() is not None and self.load_seconds is not None:
+                async with self._lock:
+                    if self._proc is proc and not self._stopped:
+                        await self._handle_death(proc)
+                if self.error:
+                    return
+            await asyncio.sleep(0.5)
+
+    async def _handle_death(self, proc: subprocess.Popen[bytes]) -> None:
+        """The process ended without being stopped: restart it once, then give up."""
+        how = _describe_exit(proc.returncode)
+        self._proc = None
+        self.load_seconds = None
+        if self.restarts >= self.max_restarts:
+            hint = ""
+            if proc.returncode == -signal.SIGSEGV:
+                hint = (
+                    " (a llama-cpp-python built with native CPU flags crashes on some CPUs: "
+                    "reinstall it with scripts/install-local-model.sh)"
+                )
+            self.error = (
+                f"the local model server ({self.alias}) died ({how}) after being restarted "
+                f"{self.restarts} time(s){hint}{self._log_tail()}"
+            )
+            self.log.error("codeact-lab: %s", self.error)
+            return
+        self.restarts += 1
+        self.log.warning("codeact-lab: the local model server died (%s); restarting it", how)
+        try:
+            await self._start()
+        except LocalModelError as err:
+            self.error = str(err)
+            self.log.error("codeact-lab: %s", self.error)
+
+    def _log_tail(self) -> str:
+        if not self._log_path:
+            return ""
+        try:
+            with open(self._log_path, "rb") as f:
+                f.seek(max(0, os.path.getsize(self._log_path) - LOG_TAIL_CHARS))
+                tail = f.read().decode("utf-8", "replace").strip()
+        except OSError:
+            return ""
+        return f"; last lines of its log ({self._log_path}):\n{tail}" if tail else ""
+
+    # ---- stopping ----
+    @staticmethod
+    def _terminate(proc: subprocess.Popen[bytes], grace: float = 5.0) -> None:
+        if proc.poll() is not None:
+            return
+        proc.terminate()
+        try:
+            proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+    async def stop(self) -> None:
+        """Stop the process (SIGTERM, then SIGKILL after 5 s) and the watcher."""
+        self._stopped = True
+        for task in (self._watcher, self._background):
+            if task is not None and not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        proc, self._proc = self._proc, None
+        self.load_seconds = None
+        if proc is not None:
+            await asyncio.to_thread(self._terminate, proc)
+        self._remove_log()
+
+    def stop_sync(self) -> None:
+        """For interpreter exit: no event loop needed."""
+        self._stopped = True
+        proc, self._proc = self._proc, None
+        if proc is not None:
+            self._terminate(proc, grace=2.0)
+        self._remove_log()
+
+    def _remove_log(self) -> None:
+        if self._log_path and not self.error:
+            with contextlib.suppress(OSError):
+                os.unlink(self._log_path)
+            self._log_path = None

@@ -1,0 +1,42 @@
+"""The local model's settings: traitlets of ``CodeAct`` (``c.CodeAct.local_model = ...``).
+
+They live here, with the code that reads them; ``CodeAct`` inherits them.
+"""
+
+from __future__ import annotations
+
+import os
+
+from traitlets import CaselessStrEnum, Int, Unicode, default
+from traitlets.config import Configurable
+
+from .weights import DEFAULT_MODEL, LIGHT_MODEL
+
+
+class LocalModelSettings(Configurable):
+    local_model = Unicode(
+        help=(
+            f"The embedded model used when no endpoint is configured: {DEFAULT_MODEL!r} "
+            f"(default), {LIGHT_MODEL!r} (lighter, weaker), a path to a .gguf file, or 'off' "
+            "(never start a local model). Env CODEACT_LOCAL_MODEL."
+        )
+    ).tag(config=True)
+    local_model_path = Unicode(
+        help="A GGUF file to serve instead of the pinned weights (env CODEACT_LOCAL_MODEL_PATH)."
+    ).tag(config=True)
+    local_model_start = CaselessStrEnum(
+        ["lazy", "startup"],
+        "lazy",
+        help="Start the local model server on the first episode (lazy) or with Jupyter (startup).",
+    ).tag(config=True)
+    local_model_threads = Int(
+        0, help="Threads of the local model server (0: one per core, at most 8)."
+    ).tag(config=True)
+
+    @default("local_model")
+    def _default_local_model(self) -> str:
+        return os.environ.get("CODEACT_LOCAL_MODEL", DEFAULT_MODEL)
+
+    @default("local_model_path")
+    def _default_local_model_path(self) -> str:
+        return os.environ.get("CODEACT_LOCAL_MODEL_PATH", "")

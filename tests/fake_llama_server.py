@@ -1,0 +1,76 @@
+"""A stand-in for ``python -m llama_cpp.server`` in process-manager tests.
+
+It takes llama_cpp.server's flags (``--model``, ``--model_alias``, ``--host``,
+``--port``; the rest are ignored), answers ``GET /v1/models`` and streams one fixed
+chat reply on ``POST /v1/chat/completions``. Environment knobs:
+
+* ``FAKE_LLAMA_EXIT``: print it and exit with status 3 instead of serving;
+* ``FAKE_LLAMA_LOAD``: seconds to "load the model" before listening;
+* ``FAKE_LLAMA_REPLY``: the reply text (default ``<solution>42</solution>``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--model", required=True)
+    parser.add_argument("--model_alias", default="fake")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    args, _ = parser.parse_known_args()
+    if os.environ.get("FAKE_LLAMA_EXIT"):
+        print(os.environ["FAKE_LLAMA_EXIT"], file=sys.stderr, flush=True)
+        sys.exit(3)
+    with open(args.model, "rb") as f:  # a real server reads its weights
+        f.read(16)
+    time.sleep(float(os.environ.get("FAKE_LLAMA_LOAD", "0")))
+    reply = os.environ.get("FAKE_LLAMA_REPLY", "<solution>42</solution>")
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *a: object) -> None:
+            print(format % a, flush=True)
+
+        def do_GET(self) -> None:
+            if self.path != "/v1/models":
+                self.send_error(404)
+                return
+            body = json.dumps({"object": "list", "data": [{"id": args.model_alias}]}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length", 0))
+            request = json.loads(self.rfile.read(length) or b"{}")
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            base = {"id": "c1", "object": "chat.completion.chunk", "created": 0}
+            base["model"] = request.get("model", args.model_alias)
+            for i in range(0, len(reply), 5):
+                delta = {"content": reply[i : i + 5]}
+                chunk = {**base, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]}
+                self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+            end = {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
+            end["usage"] = {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}
+            self.wfile.write(f"data: {json.dumps(end)}\n\ndata: [DONE]\n\n".encode())
+            self.close_connection = True
+
+    server = ThreadingHTTPServer((args.host, args.port), Handler)
+    print(f"fake llama server on {args.host}:{args.port}", flush=True)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

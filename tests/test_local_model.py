@@ -1,0 +1,422 @@
+"""The embedded local model: weights resolution, the managed server process, the decision.
+
+Weights come from small fake part packages written to tmp; the server process is
+``tests/fake_llama_server.py`` run through the real launcher, so starting, health
+checks, restarts, the parent watchdog and stopping are all real processes. The real
+model is in ``test_local_model_real.py``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from codeact_lab.agent import LLMError
+from codeact_lab.config import CodeAct
+from codeact_lab.local_model import resolve as resolve_mod
+from codeact_lab.local_model import weights
+from codeact_lab.local_model.resolve import NO_MODEL_NOTE, resolve_model
+from codeact_lab.local_model.server import LocalModelError, LocalModelServer
+from codeact_lab.local_model.weights import PinnedModel, WeightsError, resolve_weights
+
+FAKE_SERVER = str(Path(__file__).with_name("fake_llama_server.py"))
+PARTS = [b"GGUF" + b"a" * 1000, b"b" * 777, b"c" * 5]
+
+
+def make_parts(root: Path, prefix: str, contents: list[bytes]) -> None:
+    """Part packages like the real ones: module ``{prefix}{n}`` with ``get_part_path()``."""
+    for n, data in enumerate(contents, 1):
+        package = root / f"{prefix}{n}"
+        (package / "data").mkdir(parents=True)
+        (package / "data" / f"part{n:02d}.bin").write_bytes(data)
+        (package / "__init__.py").write_text(
+            textwrap.dedent(
+                f"""
+                import os
+                def get_part_path():
+                    return os.path.join(os.path.dirname(__file__), "data", "part{n:02d}.bin")
+                """
+            )
+        )
+
+
+@pytest.fixture
+def fake_model(tmp_path, monkeypatch) -> PinnedModel:
+    """A pinned model of three fake parts, installed as importable packages."""
+    prefix = f"fake_gguf_part_{os.getpid()}_{time.monotonic_ns()}_"
+    make_parts(tmp_path / "site", prefix, PARTS)
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    joined = b"".join(PARTS)
+    model = PinnedModel(
+        name="fake-model",
+        title="Fake Model",
+        filename="fake-model.gguf",
+        distribution="fake-gguf-part{n}",
+        module=prefix + "{n}",
+        parts=len(PARTS),
+        version="1.0",
+        size=len(joined),
+        sha256=hashlib.sha256(joined).hexdigest(),
+        params="0B",
+    )
+    monkeypatch.setitem(weights.MODELS, model.name, model)
+    return model
+
+
+@pytest.fixture
+def cache(tmp_path) -> Path:
+    return tmp_path / "cache"
+
+
+# ---- weights ----
+def test_parts_are_joined_into_the_cache_and_verified(fake_model, cache):
+    path = resolve_weights("fake-model", cache_dir=str(cache))
+    assert path == str(cache / "fake-model.gguf")
+    assert Path(path).read_bytes() == b"".join(PARTS)
+    assert os.listdir(cache) == ["fake-model.gguf"]  # no temporary file left
+
+
+def test_the_cache_is_reused_without_reading_the_parts(fake_model, cache, monkeypatch):
+    first = resolve_weights("fake-model", cache_dir=str(cache))
+
+    def no_parts(model):
+        raise AssertionError("the parts were read again")
+
+    monkeypatch.setattr(weights, "part_paths", no_parts)
+    assert resolve_weights("fake-model", cache_dir=str(cache)) == first
+
+
+def test_a_sha_mismatch_is_a_clear_error_and_leaves_nothing_in_the_cache(
+    fake_model, cache, monkeypatch
+):
+    wrong = PinnedModel(**{**fake_model.__dict__, "sha256": "0" * 64})
+    monkeypatch.setitem(weights.MODELS, "fake-model", wrong)
+    with pytest.raises(WeightsError) as err:
+        resolve_weights("fake-model", cache_dir=str(cache))
+    message = str(err.value)
+    assert "do not match the pinned release" in message and "0" * 64 in message
+    assert "nothing was written" in message
+    assert os.listdir(cache) == []
+
+
+def test_a_truncated_cache_file_is_rebuilt(fake_model, cache):
+    cache.mkdir()
+    (cache / "fake-model.gguf").write_bytes(b"GGUF half")
+    path = resolve_weights("fake-model", cache_dir=str(cache))
+    assert Path(path).read_bytes() == b"".join(PARTS)
+
+
+def test_an_interrupted_join_leaves_nothing(fake_model, cache):
+    def stop(done, total):
+        if done == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        resolve_weights("fake-model", cache_dir=str(cache), progress=stop)
+    assert os.listdir(cache) == []
+
+
+def test_the_users_path_wins(fake_model, cache, tmp_path):
+    resolve_weights("fake-model", cache_dir=str(cache))  # a cached model exists
+    mine = tmp_path / "mine.gguf"
+    mine.write_bytes(b"GGUF mine")
+    assert resolve_weights("fake-model", str(mine), cache_dir=str(cache)) == str(mine)
+    assert resolve_weights(str(mine), cache_dir=str(cache)) == str(mine)  # a path as the choice
+    with pytest.raises(WeightsError, match=r"CodeAct.local_model_path: there is no file at"):
+        resolve_weights("fake-model", str(tmp_path / "nope.gguf"), cache_dir=str(cache))
+
+
+def test_missing_parts_say_how_to_install_them(fake_model, cache, monkeypatch):
+    missing = PinnedModel(**{**fake_model.__dict__, "module": "no_such_part_{n}"})
+    monkeypatch.setitem(weights.MODELS, "fake-model", missing)
+    with pytest.raises(WeightsError) as err:
+        resolve_weights("fake-model", cache_dir=str(cache))
+    assert "not installed" in str(err.value) and "install-local-model.sh" in str(err.value)
+    assert not cache.exists() or os.listdir(cache) == []
+
+
+def test_an_unknown_choice_lists_the_known_ones():
+    with pytest.raises(WeightsError, match=r"qwen2\.5-coder-1\.5b"):
+        resolve_weights("llama-70b")
+
+
+def test_the_pyproject_extras_pin_the_same_parts():
+    tomllib = pytest.importorskip("tomllib")
+    pyproject = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
+    extras = pyproject["project"]["optional-dependencies"]
+    assert "llama-cpp-python[server]==0.3.36" in extras["local"]
+    for extra, name in (("local", "qwen2.5-coder-1.5b"), ("local-light", "qwen2.5-coder-0.5b")):
+        pins = weights.MODELS[name].requirements()
+        assert [r for r in extras[extra] if not r.startswith("llama-cpp")] == pins
+
+
+# ---- the decision ----
+@pytest.fixture
+def no_endpoint(monkeypatch):
+    for name in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "CODEACT_LOCAL_MODEL"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_a_configured_endpoint_is_used_as_before(no_endpoint, monkeypatch):
+    model = resolve_model(CodeAct(base_url="http://example.com/v1", model="m"))
+    assert not model.local and model.available and model.public() == {}
+    assert model.config.base_url == "http://example.com/v1"
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-something-long-enough")
+    assert not resolve_model(CodeAct()).local
+
+
+async def test_without_endpoint_or_runtime_the_note_explains_both_ways(no_endpoint, monkeypatch):
+    monkeypatch.setattr(resolve_mod, "missing_runtime", lambda: ["llama_cpp"])
+    model = resolve_model(CodeAct())
+    assert not model.available and model.note == NO_MODEL_NOTE
+    assert "make lab" in model.note and "OPENAI_API_KEY" in model.note
+    assert model.public() == {"endpoint": "", "local": False, "note": NO_MODEL_NOTE}
+    with pytest.raises(LLMError, match="No model is configured"):
+        await model.client().complete([{"role": "user", "content": "hi"}])
+    off = resolve_model(CodeAct(local_model="off"))
+    assert not off.available
+
+
+def test_without_endpoint_the_local_model_is_chosen(no_endpoint, fake_model, monkeypatch):
+    monkeypatch.setattr(resolve_mod, "missing_runtime", lambda: [])
+    model = resolve_model(CodeAct(local_model="fake-model"))
+    assert model.local and model.available and model.server is not None
+    assert model.config.base_url == model.server.base_url
+    assert model.config.base_url.startswith("http://127.0.0.1:")
+    assert model.config.model == "fake-model"
+    public = model.public()
+    assert public["local"] is True and "small and slow" in public["note"]
+    assert "Fake Model" in public["note"]
+    assert model.server.state == "stopped"  # lazy: nothing started yet
+
+
+def test_weights_not_installed_is_explained(no_endpoint, monkeypatch):
+    monkeypatch.setattr(resolve_mod, "missing_runtime", lambda: [])
+    monkeypatch.setattr(weights, "models_dir", lambda: "/nonexistent-codeact-cache")
+    monkeypatch.setattr(resolve_mod, "available", lambda choice, path: False)
+    model = resolve_model(CodeAct(local_model="qwen2.5-coder-0.5b"))
+    assert not model.available and "not installed" in model.note
+    assert "CODEACT_LOCAL_MODEL=qwen2.5-coder-0.5b" in model.note
+
+
+# ---- the server process ----
+def fake_server(gguf: Path, **kwargs) -> LocalModelServer:
+    return LocalModelServer(
+        lambda: str(gguf), "fake-model", target=FAKE_SERVER, startup_timeout=20, **kwargs
+    )
+
+
+@pytest.fixture
+def gguf(tmp_path) -> Path:
+    path = tmp_path / "model.gguf"
+    path.write_bytes(b"GGUF" + b"\0" * 100)
+    return path
+
+
+def models_listed(base_url: str) -> list[str]:
+    with urllib.request.urlopen(f"{base_url}/models", timeout=5) as response:
+        return [m["id"] for m in json.loads(response.read())["data"]]
+
+
+def gone(pid: int, within: float = 10.0) -> bool:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.1)
+    return False
+
+
+async def test_start_health_and_stop(gguf, monkeypatch):
+    monkeypatch.setenv("FAKE_LLAMA_LOAD", "0.5")
+    server = fake_server(gguf)
+    try:
+        assert server.state == "stopped"
+        assert await server.ensure_started() == server.base_url
+        assert server.state == "ready" and server.load_seconds is not None
+        assert server.load_seconds >= 0.5  # ready only once the model is loaded
+        assert await server.healthy()
+        assert models_listed(server.base_url) == ["fake-model"]
+        pid = server.pid
+        assert pid is not None
+        assert await server.ensure_started() == server.base_url and server.pid == pid  # reused
+    finally:
+        await server.stop()
+    assert server.state == "stopped" and not await server.healthy()
+    assert gone(pid)
+
+
+async def test_it_is_restarted_once_on_death_then_given_up(gguf):
+    server = fake_server(gguf)
+    try:
+        await server.ensure_started()
+        first = server.pid
+        assert first is not None
+        os.kill(first, signal.SIGKILL)
+        deadline = time.monotonic() + 20
+        while not (server.pid not in (None, first) and server.state == "ready"):
+            assert time.monotonic() < deadline, "not restarted"
+            await asyncio.sleep(0.1)
+        assert server.restarts == 1 and await server.healthy()  # same port, same base_url
+        second = server.pid
+        assert second is not None
+        os.kill(second, signal.SIGKILL)
+        while server.state != "failed":
+            assert time.monotonic() < deadline, "not given up"
+            await asyncio.sleep(0.1)
+        assert "killed by SIGKILL" in (server.error or "")
+        assert "restarted 1 time" in (server.error or "")
+        with pytest.raises(LocalModelError, match="died"):
+            await server.ensure_started()
+    finally:
+        await server.stop()
+
+
+async def test_a_server_that_cannot_start_says_why(gguf, monkeypatch):
+    monkeypatch.setenv("FAKE_LLAMA_EXIT", "error loading model: unknown model architecture")
+    server = fake_server(gguf)
+    with pytest.raises(LocalModelError) as err:
+        await server.ensure_started()
+    assert "exited while starting (exit code 3)" in str(err.value)
+    assert "unknown model architecture" in str(err.value)  # the tail of its log
+    await server.stop()
+
+
+async def test_the_client_starts_the_server_on_the_first_call(
+    no_endpoint, gguf, monkeypatch, fake_model
+):
+    monkeypatch.setattr(resolve_mod, "missing_runtime", lambda: [])
+    model = resolve_model(CodeAct(local_model_path=str(gguf)))
+    assert model.local and model.server is not None and model.config.model == "model"
+    model.server.target = FAKE_SERVER
+    llm = model.client()
+    try:
+        done = await llm.complete([{"role": "user", "content": "hi"}])
+        assert done.text == "<solution>42</solution>" and model.server.state == "ready"
+    finally:
+        await llm.close()
+        await model.aclose()
+    assert model.server.state == "stopped"
+
+
+def test_the_server_goes_when_its_parent_is_killed(gguf, tmp_path):
+    """A Jupyter server killed with SIGKILL cannot stop its children: they stop themselves."""
+    script = tmp_path / "parent.py"
+    script.write_text(
+        textwrap.dedent(
+            f"""
+            import asyncio, os, signal
+            from codeact_lab.local_model.server import LocalModelServer
+            server = LocalModelServer(lambda: {str(gguf)!r}, "m", target={FAKE_SERVER!r})
+            asyncio.run(server.ensure_started())
+            print(server.pid, flush=True)
+            os.kill(os.getpid(), signal.SIGKILL)
+            """
+        )
+    )
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    assert gone(int(proc.stdout.strip()), within=10)
+
+
+# ---- the command line and the server, with no model or a stand-in local one ----
+def test_the_cli_with_no_model_says_how_to_get_one_and_exits(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "CODEACT_"))}
+    env.update(CODEACT_LOCAL_MODEL="off", JUPYTER_CONFIG_DIR=str(tmp_path / "config"))
+    proc = subprocess.run(
+        [sys.executable, "-m", "codeact_lab.cli", "run", "hi", "-o", str(tmp_path / "x.ipynb")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines() == [f"codeact-lab: {NO_MODEL_NOTE}"]
+    assert not (tmp_path / "x.ipynb").exists()  # no kernel was started for nothing
+
+
+@pytest.fixture
+def codeact_config(request, tmp_path) -> dict:
+    """No model at all; or, with the parameter "stand-in", a local GGUF file to serve."""
+    param = getattr(request, "param", "")
+    if param.startswith("stand-in"):
+        path = tmp_path / "stand-in.gguf"
+        path.write_bytes(b"GGUF" + b"\0" * 100)
+        start = "startup" if param.endswith("startup") else "lazy"
+        return {"local_model_path": str(path), "local_model_start": start}
+    return {"local_model": "off"}
+
+
+@pytest.fixture
+def jp_server_config(codeact_config, no_endpoint, tmp_path, monkeypatch):
+    monkeypatch.setattr(resolve_mod, "missing_runtime", lambda: [])  # as if installed
+    return {
+        "ServerApp": {"jpserver_extensions": {"codeact_lab": True}},
+        "CodeActExtension": {"db_path": str(tmp_path / "episodes.sqlite")},
+        "CodeAct": codeact_config,
+    }
+
+
+async def run_episode(jp_fetch, jp_serverapp, jp_root_dir, task="what is 6 times 7?") -> dict:
+    import nbformat
+
+    nbformat.write(nbformat.v4.new_notebook(), jp_root_dir / "n.ipynb")
+    kernel_id = await jp_serverapp.kernel_manager.start_kernel(kernel_name="python3")
+    body = {"task": task, "notebook_path": "n.ipynb", "kernel_id": kernel_id}
+    response = await jp_fetch("codeact", "episodes", method="POST", body=json.dumps(body))
+    episode_id = json.loads(response.body)["id"]
+    deadline = time.monotonic() + 60
+    while True:
+        record = json.loads((await jp_fetch("codeact", "episodes", episode_id)).body)
+        if record["state"] is not None:
+            return record
+        assert time.monotonic() < deadline, "the episode did not end"
+        await asyncio.sleep(0.2)
+
+
+async def test_the_server_with_no_model_explains_the_two_ways(jp_fetch, jp_serverapp, jp_root_dir):
+    config = json.loads((await jp_fetch("codeact", "config")).body)
+    assert config["local"] is False and config["note"] == NO_MODEL_NOTE
+    assert config["endpoint"] == ""
+    record = await run_episode(jp_fetch, jp_serverapp, jp_root_dir)
+    assert record["state"] == "failed" and record["reason"] == NO_MODEL_NOTE
+
+
+@pytest.mark.parametrize("codeact_config", ["stand-in", "stand-in-startup"], indirect=True)
+async def test_the_server_runs_episodes_on_the_local_model_and_stops_it(
+    codeact_config, jp_fetch, jp_serverapp, jp_root_dir
+):
+    manager = jp_serverapp.web_app.settings["codeact_manager"]
+    server = manager.model.server
+    assert server is not None
+    server.target = FAKE_SERVER  # llama.cpp's flags, a canned reply
+    config = json.loads((await jp_fetch("codeact", "config")).body)
+    assert config["local"] is True and config["model"] == "stand-in"
+    assert config["endpoint"] == server.base_url and "small and slow" in config["note"]
+    assert server.state == "stopped"
+    (extension,) = jp_serverapp.extension_manager.extension_apps["codeact_lab"]
+    await extension._start_jupyter_server_extension(jp_serverapp)  # the server's start-up hook
+    if codeact_config["local_model_start"] == "startup":
+        assert server._background is not None
+        await server._background
+        assert server.state == "ready"  # before any episode
+    else:
+        assert server.state == "stopped"  # lazy: on the first episode
+    record = await run_episode(jp_fetch, jp_serverapp, jp_root_dir)
+    assert record["state"] == "solved" and record["settings"]["model"] == "stand-in"
+    assert server.state == "ready" and await server.healthy()
+    await manager.shutdown()  # what stopping Jupyter does
+    assert server.state == "stopped" and not await server.healthy()

@@ -1,0 +1,149 @@
+"""The real embedded model, end to end: Qwen2.5-Coder-1.5B on this machine's CPU.
+
+* ``codeact-lab run`` with no endpoint and no key starts the local model itself and
+  solves small multi-step tasks in a real kernel at temperature 0: a loop, an error
+  it makes and recovers from, a helper function given in the task, a DataFrame;
+* the Jupyter server extension reports the local model on ``GET /codeact/config`` and
+  solves "what is the sum of the squares of 1 to 10?" through the HTTP API.
+
+They run in ``make test`` (and so in ``.ci/run``), which installs the model; without
+it they are skipped, saying so. About 10 tok/s on 2 cores: each task takes 20-90 s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import warnings
+from urllib.parse import urlsplit
+
+import nbformat
+import pytest
+
+from benchmarks.local_tasks import MAX_TOKENS, TASKS
+from codeact_lab.local_model import weights
+from codeact_lab.local_model.resolve import missing_runtime
+from codeact_lab.local_model.weights import DEFAULT_MODEL
+
+MODEL = weights.MODELS[DEFAULT_MODEL]
+MODELS_DIR = weights.models_dir()  # the real cache: pytest-jupyter moves the data dir later
+_missing = missing_runtime()
+_reason = (
+    f"the local model is not installed ({', '.join(_missing)} missing)"
+    if _missing
+    else f"the weights of {MODEL.title} are not installed"
+    if not weights.available(DEFAULT_MODEL, cache_dir=MODELS_DIR)
+    else ""
+)
+pytestmark = [
+    pytest.mark.local_model,
+    pytest.mark.slow,
+    pytest.mark.timeout(900),
+    pytest.mark.skipif(
+        bool(_reason), reason=f"{_reason}: run scripts/install-local-model.sh (make test does)"
+    ),
+]
+CLI_TASKS = ["collatz", "append-row", "helper", "dataframe"]
+
+
+def no_endpoint_env(tmp_path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "CODEACT_"))}
+    env["JUPYTER_CONFIG_DIR"] = str(tmp_path / "config")  # no user config names an endpoint
+    return env
+
+
+def port_closed(url: str) -> bool:
+    parts = urlsplit(url)
+    with socket.socket() as sock:
+        sock.settimeout(1)
+        return sock.connect_ex((parts.hostname or "", parts.port or 80)) != 0
+
+
+@pytest.mark.parametrize("name", CLI_TASKS)
+def test_the_cli_solves_a_task_with_the_local_model(name, tmp_path):
+    task = next(t for t in TASKS if t.name == name)
+    notebook, events = tmp_path / "episode.ipynb", tmp_path / "events.jsonl"
+    args = ["--max-tokens", str(MAX_TOKENS), "--max-turns", "6", "--temperature", "0"]
+    started = time.monotonic()
+    args += ["-o", str(notebook), "--events", str(events)]
+    proc = subprocess.run(
+        [sys.executable, "-m", "codeact_lab.cli", "run", task.prompt, *args],
+        env=no_endpoint_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=800,
+        cwd=tmp_path,
+    )
+    took = time.monotonic() - started
+    transcript = f"{proc.stdout}\n{proc.stderr}"
+    assert "Local model: Qwen2.5-Coder-1.5B" in proc.stderr, transcript
+    assert proc.returncode == 0, transcript
+    nb = nbformat.read(notebook, as_version=4)
+    meta = nb.metadata["codeact"]
+    assert meta["final_state"] == "solved" and meta["model"] == DEFAULT_MODEL
+    assert meta["endpoint"].startswith("http://127.0.0.1:")
+    lines = [json.loads(line) for line in events.read_text().splitlines()]
+    answer = next(e["data"]["step"]["data"]["text"] for e in lines if e["type"] == "solution")
+    assert task.check(answer), f"wrong answer {answer!r}\n{transcript}"
+    assert port_closed(meta["endpoint"]), "the local model server outlived the CLI"
+    failed = [
+        e
+        for e in lines
+        if e["type"] == "action_finished" and e["data"]["status"] in ("error", "timeout")
+    ]
+    if task.kind == "error recovery" and not failed:
+        warnings.warn(f"{name}: the model made no error; no recovery was needed", stacklevel=1)
+    print(f"{name}: solved in {meta['turns']} turns, {took:.0f} s, {len(failed)} failed action(s)")
+
+
+# ---- the server extension, over HTTP ----
+@pytest.fixture
+def jp_server_config(tmp_path, monkeypatch):
+    for name in list(os.environ):
+        if name.startswith("OPENAI_") or name.startswith("CODEACT_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setattr(weights, "models_dir", lambda: MODELS_DIR)
+    return {
+        "ServerApp": {"jpserver_extensions": {"codeact_lab": True}},
+        "CodeActExtension": {"db_path": str(tmp_path / "episodes.sqlite")},
+        "CodeAct": {"max_tokens": MAX_TOKENS, "max_turns": 6},
+    }
+
+
+async def test_the_server_solves_a_task_with_the_local_model_over_http(
+    jp_fetch, jp_serverapp, jp_root_dir
+):
+    config = json.loads((await jp_fetch("codeact", "config")).body)
+    assert config["local"] is True and config["model"] == DEFAULT_MODEL
+    assert "small and slow" in config["note"] and "Qwen2.5-Coder-1.5B" in config["note"]
+    assert config["endpoint"].startswith("http://127.0.0.1:")
+
+    nbformat.write(nbformat.v4.new_notebook(), jp_root_dir / "squares.ipynb")
+    kernel_id = await jp_serverapp.kernel_manager.start_kernel(kernel_name="python3")
+    body = {
+        "task": "what is the sum of the squares of 1 to 10?",
+        "notebook_path": "squares.ipynb",
+        "kernel_id": kernel_id,
+    }
+    response = await jp_fetch("codeact", "episodes", method="POST", body=json.dumps(body))
+    episode_id = json.loads(response.body)["id"]
+    deadline = time.monotonic() + 600
+    while True:
+        record = json.loads((await jp_fetch("codeact", "episodes", episode_id)).body)
+        if record["state"] is not None:
+            break
+        assert time.monotonic() < deadline, "the episode did not end"
+        await asyncio.sleep(1)
+    assert record["state"] == "solved", record["reason"]
+    solution = next(s for s in record["steps"] if s["kind"] == "solution")
+    assert "385" in solution["data"]["text"]
+    assert record["settings"]["model"] == DEFAULT_MODEL
+    manager = jp_serverapp.web_app.settings["codeact_manager"]
+    assert manager.model.server.state == "ready"
+    await manager.shutdown()  # what stopping Jupyter does: the model server goes too
+    assert manager.model.server.state == "stopped" and port_closed(config["endpoint"])
