@@ -25,7 +25,8 @@ install: $(BIN)/python
 	$(BIN)/jupyter labextension list 2>&1 | grep -q "codeact-lab.*enabled.*OK"
 
 # The embedded local model, used when no endpoint is configured: llama.cpp built portable
-# (the wheel is kept in .wheels/, so this is quick the second time) and pinned weights.
+# (the wheel is kept in ~/.cache/codeact-lab/wheels, so this is quick the second time) and
+# pinned weights.
 local-model: $(BIN)/python
 	scripts/install-local-model.sh $(BIN)/python
 

