@@ -43,6 +43,7 @@ from codeact_lab.agent import (
     StepKind,
     run,
 )
+from codeact_lab.local_model.resolve import LocalLLMClient
 from codeact_lab.local_model.server import LocalModelServer
 from codeact_lab.local_model.weights import DEFAULT_MODEL, MODELS, resolve_weights
 from codeact_lab.transcript import TranscriptPrinter
@@ -270,11 +271,9 @@ async def main_async(args: argparse.Namespace) -> list[Result]:
     await server.ensure_started()
     load = time.monotonic() - started
     print(f"model {args.model}: ready in {load:.1f} s, {server.n_threads} threads", flush=True)
-    llm = LLMClient(
-        LLMConfig(
-            model=args.model, base_url=server.base_url, temperature=0.0, max_tokens=MAX_TOKENS
-        )
-    )
+    # The product's client: it fits each reply in the context that is left.
+    config = LLMConfig(model=args.model, base_url=server.base_url, max_tokens=MAX_TOKENS)
+    llm = LocalLLMClient(config, server)
     policy = Policy(max_turns=args.max_turns, action_timeout=30)
     results = []
     try:

@@ -1,8 +1,9 @@
 """A stand-in for ``python -m llama_cpp.server`` in process-manager tests.
 
 It takes llama_cpp.server's flags (``--model``, ``--model_alias``, ``--host``,
-``--port``; the rest are ignored), answers ``GET /v1/models`` and streams one fixed
-chat reply on ``POST /v1/chat/completions``. Environment knobs:
+``--port``; the rest are ignored), answers ``GET /v1/models``, counts one token a word
+on ``POST /extras/tokenize/count`` and streams one fixed chat reply on
+``POST /v1/chat/completions``. Environment knobs:
 
 * ``FAKE_LLAMA_EXIT``: print it and exit with status 3 instead of serving;
 * ``FAKE_LLAMA_LOAD``: seconds to "load the model" before listening;
@@ -52,6 +53,14 @@ def main() -> None:
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length", 0))
             request = json.loads(self.rfile.read(length) or b"{}")
+            if self.path == "/extras/tokenize/count":  # one token a word, for tests
+                body = json.dumps({"count": len(request["input"].split())}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+                return
             self.send_response(200)
             self.send_header("Content-Type", "text/event-stream")
             self.send_header("Connection", "close")

@@ -213,7 +213,12 @@ def test_weights_not_installed_is_explained(no_endpoint, monkeypatch):
 # ---- the server process ----
 def fake_server(gguf: Path, **kwargs) -> LocalModelServer:
     return LocalModelServer(
-        lambda: str(gguf), "fake-model", target=FAKE_SERVER, startup_timeout=20, **kwargs
+        lambda: str(gguf),
+        "fake-model",
+        target=FAKE_SERVER,
+        startup_timeout=20,
+        log_dir=str(gguf.parent),  # a server given up on keeps its log: not in /tmp
+        **kwargs,
     )
 
 
@@ -296,12 +301,12 @@ async def test_a_server_that_cannot_start_says_why(gguf, monkeypatch):
 
 
 async def test_the_client_starts_the_server_on_the_first_call(
-    no_endpoint, gguf, monkeypatch, fake_model
+    no_endpoint, gguf, monkeypatch, fake_model, tmp_path
 ):
     monkeypatch.setattr(resolve_mod, "missing_runtime", lambda: [])
     model = resolve_model(CodeAct(local_model_path=str(gguf)))
     assert model.local and model.server is not None and model.config.model == "model"
-    model.server.target = FAKE_SERVER
+    model.server.target, model.server.log_dir = FAKE_SERVER, str(tmp_path)
     llm = model.client()
     try:
         done = await llm.complete([{"role": "user", "content": "hi"}])
@@ -312,6 +317,24 @@ async def test_the_client_starts_the_server_on_the_first_call(
     assert model.server.state == "stopped"
 
 
+async def test_replies_are_cut_to_the_context_left_and_an_overflow_is_explained(gguf):
+    from codeact_lab.agent import LLMConfig
+    from codeact_lab.local_model.resolve import LocalLLMClient
+
+    server = fake_server(gguf, n_ctx=200)
+    llm = LocalLLMClient(LLMConfig(model="m", base_url=server.base_url, max_tokens=384), server)
+    try:
+        words = [{"role": "user", "content": "word " * 100}]  # 100 tokens + the template's
+        done = await llm.complete(words)
+        assert done.text == "<solution>42</solution>"
+        assert llm.config.max_tokens == 200 - (100 + 6 + 4)  # not 384: that would overflow
+        with pytest.raises(LLMError, match="no longer fits the local model's context of 200"):
+            await llm.complete([{"role": "user", "content": "word " * 160}])
+    finally:
+        await llm.close()
+        await server.stop()
+
+
 def test_the_server_goes_when_its_parent_is_killed(gguf, tmp_path):
     """A Jupyter server killed with SIGKILL cannot stop its children: they stop themselves."""
     script = tmp_path / "parent.py"
@@ -320,7 +343,9 @@ def test_the_server_goes_when_its_parent_is_killed(gguf, tmp_path):
             f"""
             import asyncio, os, signal
             from codeact_lab.local_model.server import LocalModelServer
-            server = LocalModelServer(lambda: {str(gguf)!r}, "m", target={FAKE_SERVER!r})
+            server = LocalModelServer(
+                lambda: {str(gguf)!r}, "m", target={FAKE_SERVER!r}, log_dir={str(tmp_path)!r}
+            )
             asyncio.run(server.ensure_started())
             print(server.pid, flush=True)
             os.kill(os.getpid(), signal.SIGKILL)
@@ -403,6 +428,7 @@ async def test_the_server_runs_episodes_on_the_local_model_and_stops_it(
     server = manager.model.server
     assert server is not None
     server.target = FAKE_SERVER  # llama.cpp's flags, a canned reply
+    server.log_dir = str(jp_root_dir)
     config = json.loads((await jp_fetch("codeact", "config")).body)
     assert config["local"] is True and config["model"] == "stand-in"
     assert config["endpoint"] == server.base_url and "small and slow" in config["note"]

@@ -50,8 +50,8 @@ NO_MODEL_NOTE = (
 )
 # Measured on 2 cores (see benchmarks/README.md): generation speed, for the note.
 SPEED = {
-    "qwen2.5-coder-1.5b": "about 13 tokens/s on 2 idle cores",
-    "qwen2.5-coder-0.5b": "about 22 tokens/s on 2 idle cores",
+    "qwen2.5-coder-1.5b": "about 12 tokens/s on 2 idle cores, fewer when they are busy",
+    "qwen2.5-coder-0.5b": "about 22 tokens/s on 2 idle cores, fewer when they are busy",
 }
 
 
@@ -66,12 +66,47 @@ def missing_runtime() -> list[str]:
     return [name for name in RUNTIME_MODULES if importlib.util.find_spec(name) is None]
 
 
+# The chat template adds a few tokens per message (Qwen: <|im_start|>role ... <|im_end|>).
+TEMPLATE_TOKENS_PER_MESSAGE = 6
+MIN_REPLY_TOKENS = 48
+
+
+def _content_text(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):  # content parts
+        return "\n".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
+    return str(content or "")
+
+
 class LocalLLMClient(LLMClient):
-    """An :class:`LLMClient` that starts (or restarts) the local server before each call."""
+    """An :class:`LLMClient` that starts (or restarts) the local server before each call.
+
+    The local model's context is small (4096 tokens), and llama.cpp answers a request
+    that overflows it with an empty stream. So each call first counts the prompt's
+    tokens: the reply's ``max_tokens`` is cut to the room that is left, and a
+    conversation that no longer fits ends with an error that says so.
+    """
 
     def __init__(self, config: LLMConfig, server: LocalModelServer) -> None:
         super().__init__(config)
         self.server = server
+        self.max_tokens = config.max_tokens
+
+    async def fit_context(self, messages: Sequence[dict[str, Any]]) -> None:
+        text = "\n".join(_content_text(m.get("content")) for m in messages)
+        counted = await self.server.count_tokens(text)
+        if counted is None:  # a server that cannot count: let it answer as it can
+            return
+        used = counted + TEMPLATE_TOKENS_PER_MESSAGE * len(messages) + 4
+        room = self.server.n_ctx - used
+        if room < MIN_REPLY_TOKENS:
+            raise LLMError(
+                f"the conversation (about {used} tokens) no longer fits the local model's "
+                f"context of {self.server.n_ctx} tokens: start a new episode, or use an "
+                "endpoint with a larger model"
+            )
+        self.config.max_tokens = min(self.max_tokens or room, room)
 
     async def complete(
         self,
@@ -84,6 +119,7 @@ class LocalLLMClient(LLMClient):
             await self.server.ensure_started()
         except (LocalModelError, WeightsError) as err:
             raise LLMError(str(err)) from err
+        await self.fit_context(messages)
         return await super().complete(messages, on_delta=on_delta, on_retry=on_retry)
 
 

@@ -91,6 +91,7 @@ class LocalModelServer:
         max_restarts: int = 1,
         python: str = sys.executable,
         log: logging.Logger | None = None,
+        log_dir: str | None = None,
     ) -> None:
         self.weights = weights  # returns the GGUF path; may take long the first time
         self.alias = alias
@@ -104,6 +105,7 @@ class LocalModelServer:
         self.max_restarts = max_restarts
         self.python = python
         self.log = log or logging.getLogger("codeact_lab.local_model")
+        self.log_dir = log_dir  # the server's own log (default: the temp folder)
         self.model_path: str | None = None
         self.restarts = 0
         self.load_seconds: float | None = None  # spawn to first healthy answer, last start
@@ -180,7 +182,9 @@ class LocalModelServer:
             # The first start may join the weights (about 10 s for 1 GB): off the event loop.
             self.model_path = await asyncio.to_thread(self.weights)
         if self._log_path is None:
-            fd, self._log_path = tempfile.mkstemp(prefix="codeact-local-model-", suffix=".log")
+            fd, self._log_path = tempfile.mkstemp(
+                prefix="codeact-local-model-", suffix=".log", dir=self.log_dir
+            )
             os.close(fd)
         started = time.monotonic()
         self._proc = proc = self._spawn(self.model_path, self._log_path)
@@ -246,6 +250,26 @@ class LocalModelServer:
                 return False
 
         return await asyncio.to_thread(probe)
+
+    async def count_tokens(self, text: str) -> int | None:
+        """Tokens of ``text`` for the served model (``None`` when the server cannot say)."""
+        root = self.base_url.removesuffix("/v1")
+        body = json.dumps({"input": text}).encode()
+
+        def count() -> int | None:
+            direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+            request = urllib.request.Request(
+                f"{root}/extras/tokenize/count",
+                data=body,
+                headers={"Content-Type": "application/json"},
+            )
+            try:
+                with direct.open(request, timeout=30) as response:
+                    return int(json.loads(response.read())["count"])
+            except (OSError, ValueError, KeyError, TypeError, urllib.error.URLError):
+                return None
+
+        return await asyncio.to_thread(count)
 
     # ---- watching ----
     async def _watch(self) -> None:
