@@ -17,7 +17,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 PY=${1:-$ROOT/.venv/bin/python}
 MODEL=${CODEACT_LOCAL_MODEL:-qwen2.5-coder-1.5b}
 VERSION=0.3.36
-WHEELS=${CODEACT_WHEELS:-${XDG_CACHE_HOME:-$HOME/.cache}/codeact-lab/wheels}
+WHEELS=${CODEACT_WHEELS:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/codeact-lab/wheels}
 PIP=("$PY" -m pip --disable-pip-version-check)
 started=$(date +%s)
 say() { echo "local model: $*"; }
