@@ -257,7 +257,7 @@ async def run_task(task: Task, llm: LLMClient, policy: Policy, verbose: bool = F
         failed,
         tokens,
         round(seconds, 1),
-        answer.strip()[:80],
+        " ".join(answer.split())[:80],
         episode.reason or "",
     )
 

@@ -185,7 +185,7 @@ async def test_without_endpoint_or_runtime_the_note_explains_both_ways(no_endpoi
     with pytest.raises(LLMError, match="No model is configured"):
         await model.client().complete([{"role": "user", "content": "hi"}])
     off = resolve_model(CodeAct(local_model="off"))
-    assert not off.available
+    assert not off.available and "CodeAct.local_model is 'off'" in off.note
 
 
 def test_without_endpoint_the_local_model_is_chosen(no_endpoint, fake_model, monkeypatch):
@@ -360,9 +360,17 @@ def test_the_server_goes_when_its_parent_is_killed(gguf, tmp_path):
 # ---- the command line and the server, with no model or a stand-in local one ----
 def test_the_cli_with_no_model_says_how_to_get_one_and_exits(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "CODEACT_"))}
-    env.update(CODEACT_LOCAL_MODEL="off", JUPYTER_CONFIG_DIR=str(tmp_path / "config"))
+    env["JUPYTER_CONFIG_DIR"] = str(tmp_path / "config")
+    # As if llama-cpp-python were not installed.
+    cli = (
+        "import sys\n"
+        "from codeact_lab.local_model import resolve\n"
+        "resolve.missing_runtime = lambda: ['llama_cpp']\n"
+        "from codeact_lab.cli import main\n"
+        "sys.exit(main(sys.argv[1:]))\n"
+    )
     proc = subprocess.run(
-        [sys.executable, "-m", "codeact_lab.cli", "run", "hi", "-o", str(tmp_path / "x.ipynb")],
+        [sys.executable, "-c", cli, "run", "hi", "-o", str(tmp_path / "x.ipynb")],
         env=env,
         capture_output=True,
         text=True,
@@ -375,19 +383,22 @@ def test_the_cli_with_no_model_says_how_to_get_one_and_exits(tmp_path):
 
 @pytest.fixture
 def codeact_config(request, tmp_path) -> dict:
-    """No model at all; or, with the parameter "stand-in", a local GGUF file to serve."""
+    """No model at all; or, with the parameter "stand-in[-startup]", a GGUF file to serve."""
     param = getattr(request, "param", "")
     if param.startswith("stand-in"):
         path = tmp_path / "stand-in.gguf"
         path.write_bytes(b"GGUF" + b"\0" * 100)
         start = "startup" if param.endswith("startup") else "lazy"
         return {"local_model_path": str(path), "local_model_start": start}
-    return {"local_model": "off"}
+    return {}
 
 
 @pytest.fixture
 def jp_server_config(codeact_config, no_endpoint, tmp_path, monkeypatch):
-    monkeypatch.setattr(resolve_mod, "missing_runtime", lambda: [])  # as if installed
+    # The stand-in runs as if llama-cpp-python were installed; with no stand-in, as if it
+    # were not (whatever this environment has).
+    missing = [] if codeact_config else ["llama_cpp"]
+    monkeypatch.setattr(resolve_mod, "missing_runtime", lambda: missing)
     return {
         "ServerApp": {"jpserver_extensions": {"codeact_lab": True}},
         "CodeActExtension": {"db_path": str(tmp_path / "episodes.sqlite")},

@@ -201,7 +201,8 @@ def resolve_model(settings: CodeAct, log: logging.Logger | None = None) -> Resol
     unavailable = dataclasses.replace(config, base_url=None)
     choice = settings.local_model.strip()
     if choice.lower() in ("off", "none", ""):
-        return ResolvedModel(unavailable, note=NO_MODEL_NOTE, available=False)
+        note = f"No endpoint is configured and CodeAct.local_model is {choice!r}: {ENDPOINT_HOWTO}."
+        return ResolvedModel(unavailable, note=note, available=False)
     missing = missing_runtime()
     if missing:
         return ResolvedModel(unavailable, note=NO_MODEL_NOTE, available=False)
@@ -245,7 +246,7 @@ def describe(model: ResolvedModel) -> str:
     """One line for logs: which model, where."""
     if model.local:
         assert model.server is not None
-        return f"local model {model.title} (served at {model.server.base_url} on demand)"
+        return f"local model {model.title}, started on demand on 127.0.0.1"
     if not model.available:
         return "no model: " + model.note
     return f"model {model.config.model} at {public_endpoint(model.config.resolved_base_url())}"
