@@ -33,7 +33,7 @@ from .agent.redact import redact, usable_secrets
 from .agent.restore import restore_kernel_state
 from .config import CodeAct, load_config_files
 from .evaluation.command import add_eval_parser, eval_command
-from .export import episode_from_notebook, episode_to_notebook, write_notebook
+from .export import episode_from_notebook, episode_to_notebook
 from .export_command import add_export_parser, export_command
 from .local_model import resolve_model
 from .transcript import TranscriptPrinter
@@ -171,7 +171,7 @@ async def run_episode(args: argparse.Namespace) -> int:
         await model.aclose()
         sockets.cleanup()
         nb = episode_to_notebook(episode, kernel_name=args.kernel, secrets=secrets)
-        write_notebook(nb, output)
+        nbformat.write(nb, output)
 
     state = episode.state or FinalState.FAILED
     code = EXIT_CODES[state]

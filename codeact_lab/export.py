@@ -172,7 +172,3 @@ def episode_from_notebook(nb: nbformat.NotebookNode) -> Episode:
     episode = Episode.from_dict(record)
     episode.settings = EpisodeSettings.from_dict(record.get("settings"))
     return episode
-
-
-def write_notebook(nb: nbformat.NotebookNode, path: str) -> None:
-    nbformat.write(nb, path)

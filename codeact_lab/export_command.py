@@ -13,10 +13,12 @@ import datetime as dt
 import os
 import sys
 
+import nbformat
+
 from .agent import Episode
 from .chatml import write_chatml
 from .config import CodeAct, load_config_files
-from .export import episode_to_notebook, write_notebook
+from .export import episode_to_notebook
 from .server.store import EpisodeStore, default_db_path
 
 
@@ -76,7 +78,7 @@ def export_command(args: argparse.Namespace) -> int:
             episode = _load(store, ids[0])
             output = args.output or f"codeact-{episode.id[:8]}.ipynb"
             nb = episode_to_notebook(episode, code_only=args.code_only, secrets=secrets)
-            write_notebook(nb, output)
+            nbformat.write(nb, output)
             print(f"codeact-lab: wrote episode {episode.id[:8]} to {output}", file=sys.stderr)
             return 0
         if not ids:

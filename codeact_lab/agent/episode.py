@@ -53,19 +53,6 @@ class ActionStatus(str, Enum):
     SKIPPED = "skipped"  # not run (an earlier action of the same reply failed, or a stop)
 
 
-TERMINAL_ACTION_STATUSES = frozenset(
-    {
-        ActionStatus.REJECTED,
-        ActionStatus.OK,
-        ActionStatus.ERROR,
-        ActionStatus.TIMEOUT,
-        ActionStatus.INTERRUPTED,
-        ActionStatus.DEAD,
-        ActionStatus.SKIPPED,
-    }
-)
-
-
 def new_id() -> str:
     return uuid.uuid4().hex
 
