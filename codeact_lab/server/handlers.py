@@ -20,7 +20,7 @@ from tornado import web
 from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
 from .. import __version__
-from ..export import episode_from_notebook, episode_to_notebook
+from ..export import episode_from_notebook, episode_to_notebook, hides_code
 from .manager import BadRequest, EpisodeError, EpisodeManager, parse_overrides
 
 # The resource name jupyter_server's authorizer sees for our routes.
@@ -155,11 +155,12 @@ class ImportHandler(CodeActHandler):
             raise BadRequest("notebook_path is required (a string)")
         path = await notebook_path(self, body["notebook_path"])
         model = await ensure_async(self.contents_manager.get(path, content=True, type="notebook"))
+        nb = nbformat.from_dict(model["content"])
         try:
-            episode = episode_from_notebook(nbformat.from_dict(model["content"]))
+            episode = episode_from_notebook(nb)
         except ValueError as err:
             raise BadRequest(str(err)) from None
-        stored, new = self.manager.import_episode(episode, path)
+        stored, new = self.manager.import_episode(episode, path, hides_code(nb, episode))
         self.reply(self.manager.describe(stored.id), 201 if new else 200)
 
 
@@ -192,7 +193,8 @@ class ApproveHandler(CodeActHandler):
     @web.authenticated
     @authorized
     def post(self, episode_id: str) -> None:
-        self.manager.approve(episode_id, approve_rest=bool(self.json_body().get("all")))
+        body = self.json_body()
+        self.manager.approve(episode_id, approve_rest=bool(body.get("all")), code=body.get("code"))
         self.reply(self.manager.describe(episode_id))
 
 
