@@ -187,6 +187,10 @@ export class NotebookApplier implements IDisposable {
     if (!shared) {
       return 0;
     }
+    // Its own undo step, not merged with the applier's last edit.
+    const undo = (shared as { undoManager?: { stopCapturing(): void } })
+      .undoManager;
+    undo?.stopCapturing();
     let removed = 0;
     shared.transact(() => {
       for (let i = shared.cells.length - 1; i >= 0; i--) {
@@ -196,6 +200,7 @@ export class NotebookApplier implements IDisposable {
         }
       }
     });
+    undo?.stopCapturing();
     return removed;
   }
 
