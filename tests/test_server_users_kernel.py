@@ -16,18 +16,14 @@ from tornado.httpclient import HTTPClientError
 
 from codeact_lab.agent import ActionStatus, KernelExecutor
 
-from .test_server_episodes import (  # noqa: F401 (fixtures)
-    NOTEBOOK,
-    codeact_db,
-    events_until,
-    get,
-    jp_server_config,
-    kernel_id,
-    notebook,
-    post,
-    start,
-    wait_state,
-)
+from . import test_server_episodes as base
+from .test_server_episodes import events_until, get, post, start, wait_state
+
+# The same server, store and kernel as the episodes API tests.
+codeact_db = base.codeact_db
+jp_server_config = base.jp_server_config
+notebook = base.notebook
+kernel_id = base.kernel_id
 
 USER_CELL = "import time\ntime.sleep({seconds})\nprint('user cell done')"
 
@@ -65,7 +61,9 @@ async def test_an_episode_waits_for_the_users_running_cell_and_never_interrupts_
 
     # The user's cell ran to its end: no KeyboardInterrupt from a probe or an action.
     assert result.status is ActionStatus.OK, result.outputs
-    assert result.outputs == [{"output_type": "stream", "name": "stdout", "text": "user cell done\n"}]
+    assert result.outputs == [
+        {"output_type": "stream", "name": "stdout", "text": "user cell done\n"}
+    ]
     # The episode said it waited, first, and its action ran after the user's cell.
     busy = [e for e in events if e["type"] == "kernel_busy"]
     assert [e["data"]["waiting"] for e in busy] == [True, False]
