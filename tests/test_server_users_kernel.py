@@ -266,3 +266,29 @@ async def test_stop_during_a_restore_is_honoured(
     assert final["state"] == "stopped"
     assert actions(final)[-1]["status"] == "interrupted"
     assert len(scripted.requests) == 2  # only the first episode's: the model was not asked
+
+
+async def test_stop_while_an_action_waits_behind_the_users_cell_spares_the_cell(
+    jp_fetch, jp_ws_fetch, jp_serverapp, scripted, notebook, kernel_id
+):
+    scripted.script({"text": "<execute>\nimport time\ntime.sleep(30)\nprint('mine')\n</execute>"})
+    created = await start(jp_fetch, notebook, kernel_id, settings={"approval": "ask"})
+    ws = await jp_ws_fetch("codeact", "episodes", created["id"], "events")
+    await events_until(ws, "awaiting_approval")
+    km = jp_serverapp.kernel_manager.get_kernel(kernel_id)
+    user = KernelExecutor.for_manager(km)
+    user_cell = asyncio.ensure_future(user.execute(USER_CELL.format(seconds=3), 60))
+    await wait_busy(km)
+    await post(jp_fetch, "episodes", created["id"], "approve")
+    await events_until(ws, "action_started")
+    await asyncio.sleep(0.3)  # queued behind the user's cell
+    await post(jp_fetch, "episodes", created["id"], "stop")
+    result = await user_cell
+    user.close()
+    # The user's cell was not interrupted; the action was, once it started.
+    assert result.status is ActionStatus.OK, result.outputs
+    record = await wait_state(jp_fetch, created["id"], timeout=20)
+    ws.close()
+    assert record["state"] == "stopped"
+    action = actions(record)[0]
+    assert action["status"] == "interrupted" and "mine" not in json.dumps(action["outputs"])
