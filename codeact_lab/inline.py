@@ -38,6 +38,10 @@ from .agent import (
     run,
 )
 from .agent.context import describe_tools, describe_variables, parse_probe
+from .agent.output_limits import limit_outputs
+
+MAX_STORED_OUTPUT_CHARS = 1_000_000  # as the kernel executor's
+MAX_STORED_IMAGE_BYTES = 2_000_000
 
 Job = tuple[str, Future]  # code to run, where its result goes
 
@@ -145,7 +149,9 @@ def run_in_namespace(shell: InteractiveShell, code: str) -> ExecutionResult:
                 "execution_count": count,
             }
         )
-    return ExecutionResult(status, outputs, count, time.monotonic() - started)
+    # The same cap as a kernel's outputs: the record, the store and the widget hold no more.
+    outputs, truncated = limit_outputs(outputs, MAX_STORED_OUTPUT_CHARS, MAX_STORED_IMAGE_BYTES)
+    return ExecutionResult(status, outputs, count, time.monotonic() - started, truncated)
 
 
 def kernel_context(shell: InteractiveShell, tool_names: list[str]) -> tuple[str, str]:
