@@ -17,6 +17,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -229,8 +230,10 @@ def gguf(tmp_path) -> Path:
     return path
 
 
-def models_listed(base_url: str) -> list[str]:
-    with urllib.request.urlopen(f"{base_url}/models", timeout=5) as response:
+def models_listed(base_url: str, key: str | None = None) -> list[str]:
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    request = urllib.request.Request(f"{base_url}/models", headers=headers)
+    with urllib.request.urlopen(request, timeout=5) as response:
         return [m["id"] for m in json.loads(response.read())["data"]]
 
 
@@ -254,7 +257,7 @@ async def test_start_health_and_stop(gguf, monkeypatch):
         assert server.state == "ready" and server.load_seconds is not None
         assert server.load_seconds >= 0.5  # ready only once the model is loaded
         assert await server.healthy()
-        assert models_listed(server.base_url) == ["fake-model"]
+        assert models_listed(server.base_url, server.api_key) == ["fake-model"]
         pid = server.pid
         assert pid is not None
         assert await server.ensure_started() == server.base_url and server.pid == pid  # reused
@@ -262,6 +265,155 @@ async def test_start_health_and_stop(gguf, monkeypatch):
         await server.stop()
     assert server.state == "stopped" and not await server.healthy()
     assert gone(pid)
+
+
+def http_status(url: str, key: str | None = None, data: bytes | None = None) -> int:
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    try:
+        request = urllib.request.Request(url, data=data, headers=headers)
+        with urllib.request.urlopen(request, timeout=5) as r:
+            return r.status
+    except urllib.error.HTTPError as err:
+        return err.code
+
+
+def proc_file(pid: int | None, name: str) -> list[bytes]:
+    """``/proc/PID/cmdline`` or ``environ``: its NUL-separated entries."""
+    return Path(f"/proc/{pid}/{name}").read_bytes().split(b"\0")
+
+
+async def test_the_child_requires_a_fresh_key_that_ps_never_shows(gguf, monkeypatch):
+    server = fake_server(gguf)
+    try:
+        await server.ensure_started()
+        key, pid = server.api_key, server.pid
+        assert pid is not None and len(key) >= 32
+        cmdline = b" ".join(proc_file(pid, "cmdline"))
+        assert b"--model" in cmdline and key.encode() not in cmdline  # what `ps` shows everyone
+        assert f"API_KEY={key}".encode() in proc_file(pid, "environ")
+        assert key not in os.environ.values()  # kernels inherit the Jupyter server's environment
+        assert key not in repr(server)
+        url = f"{server.base_url}/models"
+        assert http_status(url) == 401 and http_status(url, "wrong") == 401
+        assert http_status(url, key) == 200
+        count = f"{server.base_url.removesuffix('/v1')}/extras/tokenize/count"
+        assert await server.count_tokens("three words here") == 3  # counted with the key
+        assert http_status(count, data=b'{"input": "x"}') == 401
+        assert http_status(count, key, data=b'{"input": "x"}') == 200
+        os.kill(pid, signal.SIGKILL)  # restarted: with a new key
+        deadline = time.monotonic() + 20
+        while not (server.pid not in (None, pid) and server.state == "ready"):
+            assert time.monotonic() < deadline, "not restarted"
+            await asyncio.sleep(0.1)
+        assert server.api_key != key and http_status(url, key) == 401
+        assert http_status(url, server.api_key) == 200
+        assert server._log_path is not None
+        with open(server._log_path, encoding="utf-8") as f:
+            log = f.read()
+        assert "GET /v1/models" in log and key not in log and server.api_key not in log
+    finally:
+        await server.stop()
+
+
+class Impostor:
+    """Another user's process that took the port first: it answers 200 to anything
+    (``open``), or 401 without a key and 200 with any key (``any-key``)."""
+
+    def __init__(self, kind: str) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.seen: list[str] = []  # the Authorization headers it was sent
+        seen = self.seen
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *a: object) -> None:
+                pass
+
+            def answer(self) -> None:
+                auth = self.headers.get("Authorization") or ""
+                seen.append(auth)
+                if kind == "any-key" and not auth:
+                    self.send_error(401)
+                    return
+                body = json.dumps({"object": "list", "data": [{"id": "fake-model"}]}).encode()
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_POST = answer
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.httpd.server_address[1]
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.mark.parametrize("kind", ["open", "any-key"])
+@pytest.mark.parametrize("proc_check", ["linux", "no-proc"])
+async def test_an_impostor_on_the_port_is_refused_and_never_gets_the_key(
+    gguf, monkeypatch, kind, proc_check
+):
+    from codeact_lab.local_model import server as server_mod
+
+    if proc_check == "no-proc":  # as on macOS: only the key tells
+        monkeypatch.setattr(server_mod, "listening_sockets", lambda port: None)
+    monkeypatch.setenv("FAKE_LLAMA_LOAD", "30")  # our child is still loading
+    impostor = Impostor(kind)
+    server = fake_server(gguf, port=impostor.port)
+    try:
+        started = time.monotonic()
+        with pytest.raises(LocalModelError) as err:
+            await server.ensure_started()
+        assert time.monotonic() - started < 10
+        message = str(err.value)
+        assert "not the" in message and "codeact-lab started" in message, message
+        assert server.api_key and server.api_key not in message
+        assert not any(server.api_key in auth for auth in impostor.seen)
+        if proc_check == "linux":
+            assert impostor.seen == []  # nothing at all was sent to it
+        assert server.pid is None and server.state == "stopped"
+    finally:
+        await server.stop()
+        impostor.close()
+
+
+async def test_a_child_that_answers_without_the_key_is_not_trusted(gguf, monkeypatch):
+    monkeypatch.setenv("FAKE_LLAMA_IGNORE_KEY", "1")  # e.g. a llama-cpp-python ignoring API_KEY
+    server = fake_server(gguf)
+    try:
+        with pytest.raises(LocalModelError, match=r"answers without a key \(HTTP 200\)"):
+            await server.ensure_started()
+        assert server.state == "stopped"
+    finally:
+        await server.stop()
+
+
+async def test_the_users_server_variables_do_not_reach_the_child(gguf, monkeypatch, tmp_path):
+    """llama_cpp.server listens on $HOST:$PORT and reads $API_KEY and $CONFIG_FILE."""
+    from codeact_lab.local_model.server import free_port
+
+    other = free_port()
+    monkeypatch.setenv("HOST", "0.0.0.0")
+    monkeypatch.setenv("PORT", str(other))
+    monkeypatch.setenv("api_key", "the-users-own")
+    monkeypatch.setenv("CONFIG_FILE", str(tmp_path / "elsewhere.json"))
+    server = fake_server(gguf)
+    try:
+        await server.ensure_started()
+        assert server.api_key != "the-users-own" and await server.healthy()
+        names = {entry.split(b"=", 1)[0].upper() for entry in proc_file(server.pid, "environ")}
+        assert b"HOST" not in names and b"PORT" not in names and b"CONFIG_FILE" not in names
+        import socket
+
+        with socket.socket() as sock:
+            assert sock.connect_ex(("127.0.0.1", other)) != 0  # not moved to $PORT
+    finally:
+        await server.stop()
 
 
 async def test_it_is_restarted_once_on_death_then_given_up(gguf):
