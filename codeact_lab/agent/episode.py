@@ -18,6 +18,8 @@ from dataclasses import asdict, dataclass, field
 from enum import Enum
 from typing import Any
 
+from .output_patch import apply_patch
+
 
 class FinalState(str, Enum):
     """How an episode ended."""
@@ -152,8 +154,10 @@ class EventType(str, Enum):
     APPROVAL = "approval"  # data: {step_id, decision, note}
     ACTION_STARTED = "action_started"  # data: {step_id}
     EXECUTE_INPUT = "execute_input"  # data: {step_id, execution_count}
-    OUTPUT = "output"  # data: {step_id, outputs}  the action's outputs so far, whole
-    ACTION_FINISHED = "action_finished"  # data: {step_id, status, outputs, execution_count, ...}
+    OUTPUT = "output"  # data: {step_id, from?, append?, outputs}  a patch (output_patch.py)
+    # data: {step_id, status, outputs, execution_count, ...}; live clients get outputs_patch
+    # (from the live outputs they have) instead of outputs.
+    ACTION_FINISHED = "action_finished"
     OBSERVATION = "observation"  # step: observation
     SOLUTION = "solution"  # step: solution
     ERROR = "error"  # step: error
@@ -246,9 +250,14 @@ class Episode:
         elif ev.type is EventType.EXECUTE_INPUT:
             self._update_action(d["step_id"], execution_count=d.get("execution_count"))
         elif ev.type is EventType.OUTPUT:
-            self._update_action(d["step_id"], outputs=d["outputs"])
+            step = self.find(d["step_id"])
+            if step is not None:
+                step.data["outputs"] = apply_patch(step.data.get("outputs") or [], d)
         elif ev.type is EventType.ACTION_FINISHED:
-            fields = {k: v for k, v in d.items() if k != "step_id"}
+            fields = {k: v for k, v in d.items() if k not in ("step_id", "outputs_patch")}
+            step = self.find(d["step_id"])
+            if step is not None and "outputs_patch" in d:  # as live clients get it
+                fields["outputs"] = apply_patch(step.data.get("outputs") or [], d["outputs_patch"])
             self._update_action(d["step_id"], **fields)
         elif ev.type is EventType.FINAL:
             self.state = FinalState(d["state"])

@@ -13,7 +13,6 @@ One call of ``run`` answers one user message (the task, or a follow-up given as
 from __future__ import annotations
 
 import asyncio
-import copy
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from .executor import ExecutionResult, Executor
 from .llm import ChatModel, Completion, LLMError
 from .messages import build_messages
 from .observation import format_observation
+from .output_patch import OutputTracker
 from .parser import ParsedAction, parse_reply
 from .prompts import (
     EMPTY_REPLY,
@@ -440,14 +440,15 @@ class _Run:
 
         async def execute(queue: asyncio.Queue[Any]) -> ExecutionResult:
             last = [0.0]
+            sent = OutputTracker()  # live output goes out as patches: its cost is its size
 
             def on_output(outputs: list[dict[str, Any]]) -> None:
                 now = time.monotonic()
                 if now - last[0] >= interval:
-                    last[0] = now
-                    queue.put_nowait(
-                        ep.event(EventType.OUTPUT, step_id=step.id, outputs=copy.deepcopy(outputs))
-                    )
+                    patch = sent.patch(outputs)
+                    if patch is not None:
+                        last[0] = now
+                        queue.put_nowait(ep.event(EventType.OUTPUT, step_id=step.id, **patch))
 
             def on_input(count: int | None) -> None:
                 queue.put_nowait(

@@ -26,6 +26,8 @@ from .manager import BadRequest, EpisodeError, EpisodeManager, parse_overrides
 # The resource name jupyter_server's authorizer sees for our routes.
 AUTH_RESOURCE = "codeact"
 EPISODE_ID = r"(?P<episode_id>[0-9a-f]{32})"
+# A WebSocket client that has this much unsent is dropped (it reconnects and catches up).
+MAX_BACKLOG_BYTES = 4 * 1024 * 1024
 
 
 async def notebook_path(handler: APIHandler, path: str) -> str:
@@ -234,6 +236,9 @@ class EventsHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):
 
     auth_resource = AUTH_RESOURCE
     _unsubscribe: Any = None
+    _backlog = 0  # bytes handed to the socket and not yet written out
+    _allowance = MAX_BACKLOG_BYTES
+    _dropped = False
 
     def set_default_headers(self) -> None:
         """JupyterHandler's default headers do not apply to a WebSocket."""
@@ -258,12 +263,36 @@ class EventsHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):
         super().open()
         manager: EpisodeManager = self.settings["codeact_manager"]
         self._unsubscribe = manager.subscribe(episode_id, self.since, self._send)
+        # The replay is the record itself and may be large; it is not "falling behind".
+        self._allowance = max(MAX_BACKLOG_BYTES, self._backlog + MAX_BACKLOG_BYTES)
 
     def _send(self, message: str) -> None:
+        if self._dropped:
+            return
+        if self._backlog > self._allowance:
+            # A client this far behind would make the server hold its whole backlog: drop
+            # it; it reconnects with since=SEQ and catches up from the record (1013: try
+            # again later).
+            self._dropped = True
+            self.on_close()
+            self.close(1013, "too far behind: reconnect to catch up")
+            return
         try:
-            self.write_message(message)
+            written = self.write_message(message)
         except WebSocketClosedError:
             self.on_close()
+            return
+        size = len(message)
+        self._backlog += size
+
+        def drained(future: Any) -> None:
+            self._backlog -= size
+            if self._backlog <= MAX_BACKLOG_BYTES:
+                self._allowance = MAX_BACKLOG_BYTES
+            if not future.cancelled():
+                future.exception()  # a closed socket: nothing to report
+
+        written.add_done_callback(drained)
 
     def on_message(self, message: str | bytes) -> None:
         """Commands go through the HTTP routes; messages from the client are ignored."""

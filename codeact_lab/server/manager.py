@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,6 +32,7 @@ from ..agent import (
 from ..agent.context import describe_kernel
 from ..agent.episode import TRANSIENT_EVENTS
 from ..agent.llm import NO_KEY, public_endpoint
+from ..agent.output_patch import diff_outputs
 from ..agent.redact import usable_secrets
 from ..agent.restore import events_from_episode, restore_kernel_state
 from ..config import CodeAct
@@ -121,6 +123,7 @@ class EpisodeManager:
         kernel_manager: Any,
         store: EpisodeStore,
         log: logging.Logger | None = None,
+        keep_finished: int = 20,
     ) -> None:
         self.settings = settings
         self.kernel_manager = kernel_manager
@@ -132,6 +135,9 @@ class EpisodeManager:
         # episode id -> open event streams; kept across follow-ups, so a client watching a
         # finished episode sees the next message's events without reconnecting.
         self._subscribers: dict[str, list[Subscriber]] = {}
+        # Finished episodes still in memory, oldest first (see _retire).
+        self._recent: OrderedDict[str, None] = OrderedDict()
+        self.keep_finished = keep_finished
         self.model = resolve_model(settings, log=self.log)  # an endpoint, the local model or none
 
     # ---- queries ----
@@ -378,21 +384,80 @@ class EpisodeManager:
                 del self._busy[live.kernel_id]
             live.live_events.clear()
             await llm.close()
+            self._retire(live)
+
+    def _retire(self, live: LiveEpisode) -> None:
+        """Keep a finished episode in memory only while it is among the most recent few:
+        the store has the rest, and a server that ran thousands must not hold them all."""
+        episode_id = live.episode.id
+        self._recent.pop(episode_id, None)
+        self._recent[episode_id] = None
+        while len(self._recent) > self.keep_finished:
+            oldest = next(iter(self._recent))
+            del self._recent[oldest]
+            held = self._live.get(oldest)
+            if held is not None and not held.running:
+                del self._live[oldest]
 
     def _publish(self, live: LiveEpisode, event: Event) -> None:
         try:
             self.store.append(live.episode, event)
         except Exception:  # a full disk must not stop the episode; say so loudly
             self.log.exception("codeact-lab: could not store event %s", event.seq)
-        if event.type in TRANSIENT_EVENTS:
+        sent_outputs = self._live_outputs(live, event)
+        if event.type is EventType.OUTPUT:
+            # A reconnecting client needs the outputs so far, not every patch: keep one
+            # snapshot (the step's outputs, already rebuilt by the reducer), so the draft
+            # held costs the output's size once, whatever the number of patches.
+            step_id = event.data["step_id"]
+            step = live.episode.find(step_id)
+            live.live_events = [
+                e
+                for e in live.live_events
+                if not (e.type is EventType.OUTPUT and e.data["step_id"] == step_id)
+            ]
+            outputs = step.data.get("outputs", []) if step is not None else []
+            live.live_events.append(
+                Event(
+                    EventType.OUTPUT,
+                    event.seq,
+                    event.time,
+                    {"step_id": step_id, "outputs": outputs},
+                )
+            )
+        elif event.type in TRANSIENT_EVENTS:
             live.live_events.append(event)
         elif event.type in (EventType.ASSISTANT_MESSAGE, EventType.ACTION_FINISHED):
             live.live_events.clear()  # the draft and partial outputs are now whole
         subscribers = self._subscribers.get(live.episode.id)
         if subscribers:
-            message = json.dumps(event.to_dict())
+            message = json.dumps(self._wire(live, event, sent_outputs))
             for send in list(subscribers):
                 send(message)
+
+    @staticmethod
+    def _live_outputs(live: LiveEpisode, event: Event) -> list[dict[str, Any]] | None:
+        """For an action that finishes: the outputs its live clients already have."""
+        if event.type is not EventType.ACTION_FINISHED:
+            return None
+        for held in live.live_events:
+            if held.type is EventType.OUTPUT and held.data["step_id"] == event.data["step_id"]:
+                outputs: list[dict[str, Any]] = held.data["outputs"]
+                return outputs
+        return []  # the action's step was sent with no outputs
+
+    @staticmethod
+    def _wire(
+        live: LiveEpisode, event: Event, sent_outputs: list[dict[str, Any]] | None
+    ) -> dict[str, Any]:
+        """The event as live clients get it: a finished action's outputs as a patch from
+        what the live patches already gave them (the store keeps them whole)."""
+        message = event.to_dict()
+        if sent_outputs is not None and "outputs" in event.data:
+            data = {k: v for k, v in event.data.items() if k != "outputs"}
+            data["outputs_patch"] = diff_outputs(sent_outputs, event.data["outputs"])
+            message["data"] = data
+        return message
 
     # ---- controls ----
     def _live_or_404(self, episode_id: str) -> LiveEpisode:
