@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -150,6 +151,33 @@ def episode_to_notebook(
     return nb
 
 
+_EPISODE_ID = re.compile(r"[0-9a-f]{32}")
+_STEP_ID = re.compile(r"[0-9]{1,6}-[a-z]{1,16}")
+_STEP_KINDS = {kind.value for kind in StepKind}
+
+
+def _check_record(record: dict[str, Any]) -> None:
+    """A record from a file is checked like any other input: ids, kinds, shapes."""
+    if not isinstance(record.get("id"), str) or not _EPISODE_ID.fullmatch(record["id"]):
+        raise ValueError("the episode id must be 32 lowercase hexadecimal characters")
+    if not isinstance(record.get("task"), str):
+        raise ValueError("the episode's task must be a string")
+    steps = record.get("steps")
+    if not isinstance(steps, list):
+        raise ValueError("the episode's steps must be a list")
+    for step in steps:
+        if not isinstance(step, dict) or not isinstance(step.get("data"), dict):
+            raise ValueError("each step must be an object with a data object")
+        if not isinstance(step.get("id"), str) or not _STEP_ID.fullmatch(step["id"]):
+            raise ValueError(f"bad step id {str(step.get('id'))[:40]!r}")
+        if step.get("kind") not in _STEP_KINDS:
+            raise ValueError(f"bad step kind {str(step.get('kind'))[:40]!r}")
+        if not isinstance(step.get("time"), (int, float)) or isinstance(step["time"], bool):
+            raise ValueError("each step's time must be a number")
+        if step["kind"] == "action" and not isinstance(step["data"].get("code"), str):
+            raise ValueError("each action step must have its code as a string")
+
+
 def episode_from_notebook(nb: nbformat.NotebookNode) -> Episode:
     """Rebuild the episode an exported notebook holds (its record, outputs from its cells).
 
@@ -160,6 +188,7 @@ def episode_from_notebook(nb: nbformat.NotebookNode) -> Episode:
         raise ValueError(
             "this notebook holds no codeact-lab episode (export it whole, not code-only)"
         )
+    _check_record(record)
     record = copy.deepcopy(record)
     outputs = {}
     for cell in nb.cells:

@@ -250,14 +250,15 @@ class Episode:
         elif ev.type is EventType.EXECUTE_INPUT:
             self._update_action(d["step_id"], execution_count=d.get("execution_count"))
         elif ev.type is EventType.OUTPUT:
-            step = self.find(d["step_id"])
-            if step is not None:
-                step.data["outputs"] = apply_patch(step.data.get("outputs") or [], d)
+            action = self.find(d["step_id"])
+            if action is not None:
+                action.data["outputs"] = apply_patch(action.data.get("outputs") or [], d)
         elif ev.type is EventType.ACTION_FINISHED:
             fields = {k: v for k, v in d.items() if k not in ("step_id", "outputs_patch")}
-            step = self.find(d["step_id"])
-            if step is not None and "outputs_patch" in d:  # as live clients get it
-                fields["outputs"] = apply_patch(step.data.get("outputs") or [], d["outputs_patch"])
+            action = self.find(d["step_id"])
+            if action is not None and "outputs_patch" in d:  # as live clients get it
+                patch = d["outputs_patch"]
+                fields["outputs"] = apply_patch(action.data.get("outputs") or [], patch)
             self._update_action(d["step_id"], **fields)
         elif ev.type is EventType.FINAL:
             self.state = FinalState(d["state"])

@@ -77,13 +77,17 @@ class StopSignal:
 
     def __init__(self) -> None:
         self.reason = ""
+        self.state = FinalState.STOPPED
         self._set = False
         self._listeners: list[Callable[[], None]] = []
 
-    def set(self, reason: str = "stopped by the user") -> None:
+    def set(
+        self, reason: str = "stopped by the user", state: FinalState = FinalState.STOPPED
+    ) -> None:
+        """Stop; ``state`` is how the episode ends (FAILED when the host cannot go on)."""
         if self._set:
             return
-        self._set, self.reason = True, reason
+        self._set, self.reason, self.state = True, reason, state
         for listener in list(self._listeners):
             listener()
 
@@ -216,7 +220,7 @@ class _Run:
         except _Stopped:
             yield ep.event(
                 EventType.FINAL,
-                state=FinalState.STOPPED.value,
+                state=self.stop.state.value,
                 reason=self.stop.reason or "stopped",
             )
         except _OutOfTime:

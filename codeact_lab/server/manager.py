@@ -23,6 +23,7 @@ from ..agent import (
     Episode,
     Event,
     EventType,
+    FinalState,
     KernelExecutor,
     LLMClient,
     Step,
@@ -37,45 +38,45 @@ from ..agent.redact import usable_secrets
 from ..agent.restore import events_from_episode, restore_kernel_state
 from ..config import CodeAct
 from ..local_model import resolve_model
-from .store import EpisodeStore, summary_of
+from . import validation
+from .errors import BadRequest, Conflict, EpisodeError, NotFound, TooLarge
+from .store import EpisodeStore, StoreError, summary_of
+
+__all__ = [
+    "BadRequest",
+    "Conflict",
+    "EpisodeError",
+    "EpisodeManager",
+    "NotFound",
+    "TooLarge",
+    "parse_overrides",
+]
 
 MAX_TASK_CHARS = 100_000
 Subscriber = Callable[[str], None]  # receives one JSON message
 
 
-class EpisodeError(Exception):
-    status = 400
+def _model_name(value: Any, name: str) -> str:
+    if not isinstance(value, str) or len(value) > 200:
+        raise BadRequest(f"{name} must be a string of at most 200 characters")
+    return value
 
 
-class BadRequest(EpisodeError):
-    status = 400
+def _approval(value: Any, name: str) -> str:
+    if value not in ("auto", "ask"):
+        raise BadRequest(f"{name} must be auto or ask")
+    return str(value)
 
 
-class NotFound(EpisodeError):
-    status = 404
-
-
-class Conflict(EpisodeError):
-    status = 409
-
-
-class TooLarge(EpisodeError):
-    status = 413
-
-
-# Settings a client may choose per episode, and how each is checked.
-OVERRIDES: dict[str, Callable[[Any], Any]] = {
-    "model": str,
-    "base_url": str,
-    "approval": lambda v: v if v in ("auto", "ask") else _bad("approval must be auto or ask"),
-    "max_turns": lambda v: int(v) if 1 <= int(v) <= 100 else _bad("max_turns must be 1..100"),
-    "action_timeout": lambda v: float(v) if 0 < float(v) <= 86400 else _bad("bad action_timeout"),
-    "temperature": lambda v: float(v) if 0 <= float(v) <= 2 else _bad("temperature must be 0..2"),
+# Settings a client may choose per episode, and how each is checked (never coerced).
+OVERRIDES: dict[str, Callable[[Any, str], Any]] = {
+    "model": _model_name,
+    "base_url": validation.http_url,
+    "approval": _approval,
+    "max_turns": lambda v, name: validation.integer(v, name, 1, 100),
+    "action_timeout": lambda v, name: validation.number(v, name, 0, 86400, low_open=True),
+    "temperature": lambda v, name: validation.number(v, name, 0, 2),
 }
-
-
-def _bad(message: str) -> Any:
-    raise BadRequest(message)
 
 
 def parse_overrides(raw: Any) -> dict[str, Any]:
@@ -89,10 +90,7 @@ def parse_overrides(raw: Any) -> dict[str, Any]:
             raise BadRequest(f"unknown setting {key!r}; allowed: {', '.join(OVERRIDES)}")
         if value in (None, ""):
             continue
-        try:
-            parsed[key] = OVERRIDES[key](value)
-        except (TypeError, ValueError):
-            raise BadRequest(f"bad value for setting {key!r}") from None
+        parsed[key] = OVERRIDES[key](value, key)
     return parsed
 
 
@@ -249,7 +247,12 @@ class EpisodeManager:
         self.store.create(episode)
         live = LiveEpisode(episode, kernel_id)
         self._live[episode.id] = live
-        self._launch(live, None, overrides)
+        try:
+            self._launch(live, None, overrides)
+        except EpisodeError:
+            del self._live[episode.id]
+            self.store.discard(episode.id)  # nothing ran: leave no half-made episode
+            raise
         return episode
 
     def import_episode(self, episode: Episode, notebook_path: str) -> tuple[Episode, bool]:
@@ -285,12 +288,20 @@ class EpisodeManager:
         live = self._live.get(episode_id)
         if live is not None and live.running:
             raise Conflict(f"episode {episode_id} is still running")
+        if self.store.running_elsewhere(episode_id):
+            raise Conflict(
+                f"episode {episode_id} is running on another Jupyter server that shares this "
+                "store; continue it there, or when it ends"
+            )
+        if live is not None and live.episode.last_seq != self.store.last_seq(episode_id):
+            live = None  # another server continued it meanwhile: the store is the truth
         episode = live.episode if live else self.store.load(episode_id)
         if episode is None:
             raise NotFound(f"no episode {episode_id}")
         kernel_id = kernel_id or episode.metadata.get("kernel_id", "")
         self._forget_gone_kernels()
         self._check_kernel(kernel_id)
+        self.store.claim(episode_id)
         episode.metadata["kernel_id"] = kernel_id
         live = live or LiveEpisode(episode, kernel_id)
         live.kernel_id, live.stop, live.approve_rest = kernel_id, StopSignal(), False
@@ -306,6 +317,7 @@ class EpisodeManager:
         if base_url and base_url.rstrip("/") != (llm_config.base_url or "").rstrip("/"):
             # The configured key belongs to the configured endpoint, never to one a client names.
             llm_config.base_url, llm_config.api_key = base_url, NO_KEY
+            llm_config.trusted = False  # nor the organization, project or custom headers
         policy = self.settings.policy(
             max_turns=overrides.get("max_turns"), action_timeout=overrides.get("action_timeout")
         )
@@ -322,10 +334,14 @@ class EpisodeManager:
         approval = overrides.get("approval", live.episode.settings.approval or "auto")
         if approval == "ask":
             policy.approver = self._approver(live)
-        executor = self._executor(live.kernel_id)
+        try:  # anything that fails here fails before the kernel is marked busy
+            llm = self.model.client(llm_config)
+            executor = self._executor(live.kernel_id)
+        except Exception as err:
+            raise BadRequest(f"could not start the episode: {type(err).__name__}: {err}") from err
         self._busy[live.kernel_id] = live.episode.id
         live.task = asyncio.ensure_future(
-            self._drive(live, self.model.client(llm_config), executor, policy, message, restore)
+            self._drive(live, llm, executor, policy, message, restore)
         )
 
     def _approver(self, live: LiveEpisode) -> Any:
@@ -402,8 +418,13 @@ class EpisodeManager:
     def _publish(self, live: LiveEpisode, event: Event) -> None:
         try:
             self.store.append(live.episode, event)
-        except Exception:  # a full disk must not stop the episode; say so loudly
-            self.log.exception("codeact-lab: could not store event %s", event.seq)
+        except StoreError as err:
+            # A step the store cannot keep would be lost at the next restart: end the
+            # episode now, saying why, rather than go on with silent gaps.
+            self.log.error("codeact-lab: episode %s: %s", live.episode.id, err)
+            live.stop.set(
+                f"the episode could not be saved, so it was ended: {err}", FinalState.FAILED
+            )
         sent_outputs = self._live_outputs(live, event)
         if event.type is EventType.OUTPUT:
             # A reconnecting client needs the outputs so far, not every patch: keep one
