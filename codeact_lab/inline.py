@@ -14,6 +14,7 @@ the magic's cell runs, the kernel reads no other message, widget clicks included
 from __future__ import annotations
 
 import asyncio
+import html
 import queue
 import signal
 import sys
@@ -271,9 +272,11 @@ class StatusView:
         if self.label is None:
             return
         stop = " · interrupt the kernel (■) to stop" if state in ("starting", "running") else ""
+        # The endpoint, the model name and the reason come from config, the endpoint or
+        # the model: text, never markup.
         self.label.value = (
-            f"<b>CodeAct</b> · {self.model} · {state}"
-            + (f" · {detail}" if detail else "")
+            f"<b>CodeAct</b> · {html.escape(self.model)} · {html.escape(state)}"
+            + (f" · {html.escape(detail)}" if detail else "")
             + f"<span style='opacity:0.7'>{stop}</span>"
         )
 

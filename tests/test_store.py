@@ -145,3 +145,27 @@ def test_prune_by_age_then_by_size_keeps_running_episodes(tmp_path):
     assert store.exists(recent.id) and store.exists(running.id)
     store.vacuum()
     assert store.size_bytes() < size
+
+
+def test_the_episodes_command_lists_and_prunes(tmp_path, capsys):
+    from codeact_lab.cli import main
+
+    path = str(tmp_path / "cli.sqlite")
+    store = EpisodeStore(path)
+    now = time.time()
+    old = finished_episode(store, "an old  question\nover lines", now - 100 * 86400, 20_000)
+    new = finished_episode(store, "a new one", now - 60, 20_000)
+    store.close()
+    assert main(["episodes", "--db", path, "list"]) == 0
+    out = capsys.readouterr()
+    lines = out.out.splitlines()
+    assert lines[0].startswith(new.id[:8]) and "solved" in lines[0]
+    assert lines[1].startswith(old.id[:8]) and "an old question over lines" in lines[1]
+    assert "the store holds" in out.err
+    assert main(["episodes", "--db", path, "prune", "--older-than", "30", "--dry-run"]) == 0
+    assert capsys.readouterr().out.split() == [old.id]
+    assert main(["episodes", "--db", path, "prune", "--older-than", "30"]) == 0
+    assert "deleted 1 episode(s)" in capsys.readouterr().err
+    reopened = EpisodeStore(path)
+    assert not reopened.exists(old.id) and reopened.exists(new.id)
+    assert main(["episodes", "--db", path, "prune"]) == 2  # no limit given: nothing done
