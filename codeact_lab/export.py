@@ -104,7 +104,8 @@ def _other_cells(episode: Episode, step: Step, user_messages: int) -> list[Any]:
         prose = parse_reply(d.get("text", "")).prose
         return [new_markdown_cell(prose, metadata=meta)] if prose else []
     if step.kind is StepKind.SOLUTION:
-        return [new_markdown_cell(f"**Answer:** {d['text']}", metadata=meta)]
+        answer = markdown_without_remote_fetches(d["text"])
+        return [new_markdown_cell(f"**Answer:** {answer}", metadata=meta)]
     if step.kind is StepKind.ERROR:
         return [new_markdown_cell(f"**Error:** {d['message']}", metadata=meta)]
     return []
@@ -149,6 +150,40 @@ def episode_to_notebook(
     nb = nbformat.from_dict(redact_all(nb, secrets, homes=False))
     nbformat.validate(nb)
     return nb
+
+
+# Model text in a markdown cell: the notebook would load its remote images as soon as it
+# renders the cell (labextension/src/noremote.ts does the same for the live notebook).
+_MD_IMAGE = re.compile(r"!\[([^\]]*)\]\(\s*<?([^)\s>]+)>?(?:\s+[\"'][^)]*[\"'])?\s*\)")
+_MEDIA_TAG = re.compile(
+    r"<(img|image|video|audio|source|track|iframe|embed|object|input|picture)\b[^>]*>", re.I
+)
+_TAG_URL = re.compile(
+    r"\b(?:src|srcset|poster|href|xlink:href|data|background)\s*=\s*[\"']?([^\"'\s>]+)", re.I
+)
+
+
+def _is_remote(url: str) -> bool:
+    value = url.strip().lower()
+    if value.startswith(("data:", "blob:")):
+        return False
+    return bool(re.match(r"[a-z][a-z0-9+.-]*:", value)) or value.startswith("//")
+
+
+def markdown_without_remote_fetches(markdown: str) -> str:
+    """A remote image becomes a link; a media tag that fetches a remote URL, its text."""
+
+    def image(match: re.Match[str]) -> str:
+        alt, url = match.group(1), match.group(2)
+        return f"[{alt or 'image'}]({url})" if _is_remote(url) else match.group(0)
+
+    def tag(match: re.Match[str]) -> str:
+        whole = match.group(0)
+        if any(_is_remote(u) for u in _TAG_URL.findall(whole)):
+            return "`" + whole.replace("`", "'") + "`"
+        return whole
+
+    return _MEDIA_TAG.sub(tag, _MD_IMAGE.sub(image, markdown))
 
 
 _EPISODE_ID = re.compile(r"[0-9a-f]{32}")
