@@ -26,6 +26,7 @@ from .episode import (
     FinalState,
     Step,
     StepKind,
+    now,
 )
 from .executor import ExecutionResult, Executor
 from .llm import ChatModel, Completion, LLMError
@@ -446,20 +447,25 @@ class _Run:
             last = [0.0]
             sent = OutputTracker()  # live output goes out as patches: its cost is its size
 
+            def emit(outputs: list[dict[str, Any]]) -> None:
+                patch = sent.patch(outputs)
+                if patch is not None:
+                    queue.put_nowait(self._output_event(step, outputs, patch))
+
             def on_output(outputs: list[dict[str, Any]]) -> None:
                 now = time.monotonic()
                 if now - last[0] >= interval:
-                    patch = sent.patch(outputs)
-                    if patch is not None:
-                        last[0] = now
-                        queue.put_nowait(ep.event(EventType.OUTPUT, step_id=step.id, **patch))
+                    last[0] = now
+                    emit(outputs)
 
             def on_input(count: int | None) -> None:
                 queue.put_nowait(
                     ep.event(EventType.EXECUTE_INPUT, step_id=step.id, execution_count=count)
                 )
 
-            return await executor.execute(code, timeout, on_output=on_output, on_input=on_input)
+            done = await executor.execute(code, timeout, on_output=on_output, on_input=on_input)
+            emit(done.outputs)  # the last patch: live views end with the outputs as they are
+            return done
 
         interrupting: list[asyncio.Future[None]] = []  # held so the task is not collected
 
@@ -488,6 +494,19 @@ class _Run:
         )
         result.status = status
         yield (_DONE, result)
+
+    def _output_event(
+        self, step: Step, outputs: list[dict[str, Any]], patch: dict[str, Any]
+    ) -> Event:
+        """An OUTPUT event, its effect on the record set here rather than by the reducer:
+        the step's live outputs are shallow copies of the collector's dicts (which it
+        rebinds, never changes in place), so their text is held once, not once more per
+        patch applied. The record ends up as ``Episode.apply`` would make it."""
+        ep = self.ep
+        event = Event(EventType.OUTPUT, ep.last_seq + 1, now(), {"step_id": step.id, **patch})
+        ep.last_seq = event.seq
+        step.data["outputs"] = [dict(output) for output in outputs]
+        return event
 
     def _observe(
         self, results: list[tuple[Step, ExecutionResult | None]], turn: int
