@@ -30,6 +30,10 @@ def codeact_db(tmp_path):
 
 @pytest.fixture
 def jp_server_config(scripted, codeact_db, monkeypatch):
+    return server_config(scripted, codeact_db, monkeypatch)
+
+
+def server_config(scripted, codeact_db, monkeypatch) -> dict:
     # The key comes from the environment: a key in config files shows in the server's debug log.
     monkeypatch.setenv("CODEACT_TEST_KEY", TEST_KEY)
     return {

@@ -27,6 +27,7 @@ from .test_server_episodes import (  # noqa: F401 (fixtures)
     kernel_id,
     notebook,
     post,
+    server_config,
     start,
     wait_state,
 )
@@ -43,17 +44,7 @@ def jp_server_config(scripted, codeact_db, monkeypatch):
     for name, value in SECRETS.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("OPENAI_API_KEY", "sk-also-in-the-environment-0000")
-    monkeypatch.setenv("CODEACT_TEST_KEY", TEST_KEY)
-    return {
-        "ServerApp": {"jpserver_extensions": {"codeact_lab": True}},
-        "CodeActExtension": {"db_path": codeact_db},
-        "CodeAct": {
-            "base_url": scripted.base_url,
-            "model": "scripted",
-            "api_key_env": "CODEACT_TEST_KEY",
-            "action_timeout": 30.0,
-        },
-    }
+    return server_config(scripted, codeact_db, monkeypatch)
 
 
 # ---- secrets ----------------------------------------------------------------
