@@ -9,15 +9,21 @@ Every figure is printed next to its baseline from the same run:
    action sleeps 50 ms, so an episode waits on its model and kernel as a real one does;
    the figures show whether the server serializes them. The same with an instant model
    and ``pass`` actions shows the CPU-bound limit of the machine.
-2. Memory per idle episode: the server's RSS before and after M finished episodes,
-   which the server keeps (target ≤ 1 MB each), next to each record's size as JSON.
+2. Memory per finished episode: the server's RSS before and after M finished episodes
+   (target ≤ 1 MB each; the server keeps the 20 most recent in memory and the store
+   has the rest, so this stays flat as M grows), next to each record's size as JSON.
 3. Growth with the number of turns, for actions that print 1 KB, 100 KB and 1 MB: the
    prompt the model is sent at each turn and the store's size on disk. The prompt grows
    by at most one truncated observation (``max_output_chars`` = 4,000) and one reply per
    turn, whatever the output's size; the store keeps outputs whole (up to 1 MB).
 
+4. Live output: one action that prints 1 MB over 10 s. The bytes the WebSocket carried
+   and the server's peak memory growth while it ran, next to the output's own size
+   (target: both within 2×), and next to what whole snapshots every 50 ms (the live
+   output before it became patches) would have sent.
+
     python benchmarks/scale.py [--episodes 20] [--turns 8] [--rounds 2] [--idle 200]
-                               [--growth-turns 20]
+                               [--growth-turns 20] [--live-seconds 10]
 """
 
 from __future__ import annotations
@@ -39,6 +45,7 @@ import psutil
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 from benchmarks.server_path import Server, read_until, start_episode
+from codeact_lab.agent.output_patch import apply_patch
 from tests.scripted_model import ScriptedModel
 
 SLOW_ACTION = "<execute>\nimport time\ntime.sleep(0.05)\nprint('step')\n</execute>"
@@ -142,6 +149,47 @@ async def growth(
     return out
 
 
+async def live_output(server: Server, model: ScriptedModel, kernel_id: str, seconds: float):
+    """(output chars, WebSocket bytes, bytes whole snapshots would have been, RSS growth)."""
+    writes = 200
+    line = "x" * (1_000_000 // writes - 1)
+    action = (
+        f"<execute>\nimport time\nfor _ in range({writes}):\n    print({line!r})\n"
+        f"    time.sleep({seconds / writes})\n</execute>"
+    )
+    model.reset()
+    model.script({"text": action}, {"text": ANSWER})
+    process = psutil.Process(server.proc.pid)
+    base = process.memory_info().rss
+    peak = [base]
+    sampling = True
+
+    async def sample() -> None:
+        while sampling:
+            peak[0] = max(peak[0], process.memory_info().rss)
+            await asyncio.sleep(0.05)
+
+    sampler = asyncio.ensure_future(sample())
+    _, ws = await start_episode(server, kernel_id, "print a megabyte")
+    sent = snapshots = 0
+    outputs: list[dict[str, Any]] = []
+    while True:
+        message = await ws.read_message()
+        assert message is not None, "the events WebSocket closed"
+        sent += len(message)
+        event = json.loads(message)
+        if event["type"] == "output":
+            outputs = apply_patch(outputs, event["data"])
+            snapshots += len(json.dumps({**event, "data": {"outputs": outputs}}))
+        if event["type"] == "final":
+            break
+    ws.close()
+    sampling = False
+    await sampler
+    size = writes * (len(line) + 1)
+    return size, sent, snapshots, peak[0] - base
+
+
 async def main(args: argparse.Namespace) -> None:
     model = ScriptedModel().start()
     with tempfile.TemporaryDirectory(prefix="codeact-scale-") as workdir:
@@ -160,6 +208,11 @@ async def main(args: argparse.Namespace) -> None:
             sizes = [1_000, 100_000, 1_000_000]
             grown = await growth(server, model, kernels[1], args.growth_turns, sizes)
             on_disk = file_bytes(workdir)
+            # Twice: the first 1 MB output of a server also grows its allocator's arenas.
+            lives = [
+                await live_output(server, model, kernels[2 % len(kernels)], args.live_seconds)
+                for _ in range(2)
+            ]
         finally:
             server.close()
             model.stop()
@@ -205,6 +258,14 @@ async def main(args: argparse.Namespace) -> None:
             f"a turn; the store {(grown[s][-1][1] - grown[s][0][1]) / max(1, len(steps)) / 1024:,.0f} KiB a turn"
         )
     print(f"   the store's files (SQLite + WAL) after every benchmark: {on_disk / 2**20:.1f} MiB")
+    print(f"4. live output: one action printing 1.0 MB over {args.live_seconds:g} s, twice")
+    for run, (size, sent, snapshots, grew) in zip(("first", "again"), lives, strict=True):
+        print(
+            f"   {run}: WebSocket {sent / 1e6:.2f} MB ({sent / size:.2f}× the output; "
+            f"target ≤ 2×; whole snapshots would have been {snapshots / 1e6:.1f} MB, "
+            f"{snapshots / size:.0f}×); server peak memory growth {grew / 1e6:.2f} MB "
+            f"({grew / size:.2f}×; target ≤ 2×)"
+        )
 
 
 if __name__ == "__main__":
@@ -214,4 +275,5 @@ if __name__ == "__main__":
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--idle", type=int, default=200)
     parser.add_argument("--growth-turns", type=int, default=20)
+    parser.add_argument("--live-seconds", type=float, default=10.0)
     asyncio.run(main(parser.parse_args()))

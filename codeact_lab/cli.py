@@ -32,6 +32,7 @@ from .agent import (
 from .agent.redact import redact, usable_secrets
 from .agent.restore import restore_kernel_state
 from .config import CodeAct, load_config_files
+from .episodes_command import add_episodes_parser, episodes_command
 from .evaluation.command import add_eval_parser, eval_command
 from .export import episode_from_notebook, episode_to_notebook
 from .export_command import add_export_parser, export_command
@@ -81,6 +82,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     add_export_parser(sub)
     add_eval_parser(sub)
+    add_episodes_parser(sub)
     return parser
 
 
@@ -190,6 +192,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return export_command(args)
     if args.command == "eval":
         return eval_command(args)
+    if args.command == "episodes":
+        return episodes_command(args)
     return 2  # pragma: no cover - argparse requires a command
 
 

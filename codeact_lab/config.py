@@ -16,7 +16,7 @@ import os
 from typing import Any, TypeVar
 
 from jupyter_core.paths import jupyter_config_path
-from traitlets import Bool, CaselessStrEnum, Float, Int, List, Unicode, default
+from traitlets import Bool, CaselessStrEnum, Dict, Float, Int, List, Unicode, default
 from traitlets.config import Config, Configurable
 from traitlets.config.loader import JSONFileConfigLoader, PyFileConfigLoader
 
@@ -26,6 +26,15 @@ from .agent.prompts import PROMPT_VERSION, SYSTEM_PROMPT
 from .local_model.settings import LocalModelSettings
 
 CONFIG_FILES = ("jupyter_server_config", "codeact_lab_config")
+# What the openai client reads from the environment on its own, besides the base URL.
+OPENAI_CREDENTIAL_VARIABLES = (
+    "OPENAI_API_KEY",
+    "OPENAI_ADMIN_KEY",
+    "OPENAI_ORG_ID",
+    "OPENAI_PROJECT_ID",
+    "OPENAI_WEBHOOK_SECRET",
+    "OPENAI_CUSTOM_HEADERS",
+)
 
 
 class CodeAct(LocalModelSettings, Configurable):
@@ -51,6 +60,28 @@ class CodeAct(LocalModelSettings, Configurable):
     max_retries = Int(3, help="Retries on 429, 5xx, timeouts and broken connections.").tag(
         config=True
     )
+    reply_timeout = Float(
+        300.0,
+        help="Seconds one whole model reply may take, retries included (0: no limit). A reply "
+        "still streaming then ends the episode with an error.",
+    ).tag(config=True)
+    organization = Unicode(
+        "", help="OpenAI organization sent to the configured endpoint (env OPENAI_ORG_ID)."
+    ).tag(config=True)
+    project = Unicode(
+        "", help="OpenAI project sent to the configured endpoint (env OPENAI_PROJECT_ID)."
+    ).tag(config=True)
+    default_headers = Dict(
+        per_key_traits=Unicode(),
+        help="Extra HTTP headers for the configured endpoint only (a gateway's token, say).",
+    ).tag(config=True)
+    credentials_in_kernels = Bool(
+        False,
+        help="Let the kernels the Jupyter server starts inherit the model's credentials (the "
+        "api_key_env variable, OPENAI_API_KEY, OPENAI_ORG_ID, OPENAI_PROJECT_ID, "
+        "OPENAI_CUSTOM_HEADERS, ...). Off: they are taken out of every kernel's environment, "
+        "so code the model writes cannot read them, in any encoding.",
+    ).tag(config=True)
     max_turns = Int(10, help="Most model calls for one user message.").tag(config=True)
     action_timeout = Float(
         60.0, help="Seconds one code action may run before the kernel is interrupted."
@@ -97,8 +128,16 @@ class CodeAct(LocalModelSettings, Configurable):
             max_tokens=self.max_tokens or None,
             request_timeout=self.request_timeout,
             max_retries=self.max_retries,
+            organization=self.organization or os.environ.get("OPENAI_ORG_ID") or None,
+            project=self.project or os.environ.get("OPENAI_PROJECT_ID") or None,
+            default_headers=dict(self.default_headers),
+            reply_timeout=self.reply_timeout or None,
         )
         return _with_overrides(cfg, overrides)
+
+    def credential_variables(self) -> set[str]:
+        """The environment variables that hold the model's credentials."""
+        return {*OPENAI_CREDENTIAL_VARIABLES, self.api_key_env or "OPENAI_API_KEY"}
 
     def policy(self, **overrides: Any) -> Policy:
         policy = Policy(

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -103,7 +104,8 @@ def _other_cells(episode: Episode, step: Step, user_messages: int) -> list[Any]:
         prose = parse_reply(d.get("text", "")).prose
         return [new_markdown_cell(prose, metadata=meta)] if prose else []
     if step.kind is StepKind.SOLUTION:
-        return [new_markdown_cell(f"**Answer:** {d['text']}", metadata=meta)]
+        answer = markdown_without_remote_fetches(d["text"])
+        return [new_markdown_cell(f"**Answer:** {answer}", metadata=meta)]
     if step.kind is StepKind.ERROR:
         return [new_markdown_cell(f"**Error:** {d['message']}", metadata=meta)]
     return []
@@ -150,6 +152,67 @@ def episode_to_notebook(
     return nb
 
 
+# Model text in a markdown cell: the notebook would load its remote images as soon as it
+# renders the cell (labextension/src/noremote.ts does the same for the live notebook).
+_MD_IMAGE = re.compile(r"!\[([^\]]*)\]\(\s*<?([^)\s>]+)>?(?:\s+[\"'][^)]*[\"'])?\s*\)")
+_MEDIA_TAG = re.compile(
+    r"<(img|image|video|audio|source|track|iframe|embed|object|input|picture)\b[^>]*>", re.I
+)
+_TAG_URL = re.compile(
+    r"\b(?:src|srcset|poster|href|xlink:href|data|background)\s*=\s*[\"']?([^\"'\s>]+)", re.I
+)
+
+
+def _is_remote(url: str) -> bool:
+    value = url.strip().lower()
+    if value.startswith(("data:", "blob:")):
+        return False
+    return bool(re.match(r"[a-z][a-z0-9+.-]*:", value)) or value.startswith("//")
+
+
+def markdown_without_remote_fetches(markdown: str) -> str:
+    """A remote image becomes a link; a media tag that fetches a remote URL, its text."""
+
+    def image(match: re.Match[str]) -> str:
+        alt, url = match.group(1), match.group(2)
+        return f"[{alt or 'image'}]({url})" if _is_remote(url) else match.group(0)
+
+    def tag(match: re.Match[str]) -> str:
+        whole = match.group(0)
+        if any(_is_remote(u) for u in _TAG_URL.findall(whole)):
+            return "`" + whole.replace("`", "'") + "`"
+        return whole
+
+    return _MEDIA_TAG.sub(tag, _MD_IMAGE.sub(image, markdown))
+
+
+_EPISODE_ID = re.compile(r"[0-9a-f]{32}")
+_STEP_ID = re.compile(r"[0-9]{1,6}-[a-z]{1,16}")
+_STEP_KINDS = {kind.value for kind in StepKind}
+
+
+def _check_record(record: dict[str, Any]) -> None:
+    """A record from a file is checked like any other input: ids, kinds, shapes."""
+    if not isinstance(record.get("id"), str) or not _EPISODE_ID.fullmatch(record["id"]):
+        raise ValueError("the episode id must be 32 lowercase hexadecimal characters")
+    if not isinstance(record.get("task"), str):
+        raise ValueError("the episode's task must be a string")
+    steps = record.get("steps")
+    if not isinstance(steps, list):
+        raise ValueError("the episode's steps must be a list")
+    for step in steps:
+        if not isinstance(step, dict) or not isinstance(step.get("data"), dict):
+            raise ValueError("each step must be an object with a data object")
+        if not isinstance(step.get("id"), str) or not _STEP_ID.fullmatch(step["id"]):
+            raise ValueError(f"bad step id {str(step.get('id'))[:40]!r}")
+        if step.get("kind") not in _STEP_KINDS:
+            raise ValueError(f"bad step kind {str(step.get('kind'))[:40]!r}")
+        if not isinstance(step.get("time"), (int, float)) or isinstance(step["time"], bool):
+            raise ValueError("each step's time must be a number")
+        if step["kind"] == "action" and not isinstance(step["data"].get("code"), str):
+            raise ValueError("each action step must have its code as a string")
+
+
 def episode_from_notebook(nb: nbformat.NotebookNode) -> Episode:
     """Rebuild the episode an exported notebook holds (its record, outputs from its cells).
 
@@ -160,6 +223,7 @@ def episode_from_notebook(nb: nbformat.NotebookNode) -> Episode:
         raise ValueError(
             "this notebook holds no codeact-lab episode (export it whole, not code-only)"
         )
+    _check_record(record)
     record = copy.deepcopy(record)
     outputs = {}
     for cell in nb.cells:

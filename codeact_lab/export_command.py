@@ -49,7 +49,8 @@ def _date(text: str) -> float:
     return day.timestamp()
 
 
-def _db_path(args: argparse.Namespace) -> str:
+def db_path(args: argparse.Namespace) -> str:
+    """The store a command reads: --db, else the server's configured one, else the default."""
     if args.db:
         return str(args.db)
     configured = load_config_files().get("CodeActExtension", {}).get("db_path")
@@ -64,7 +65,7 @@ def _load(store: EpisodeStore, episode_id: str) -> Episode:
 
 
 def export_command(args: argparse.Namespace) -> int:
-    path = _db_path(args)
+    path = db_path(args)
     if not os.path.exists(path):
         print(f"codeact-lab: no episode store at {path}", file=sys.stderr)
         return 2

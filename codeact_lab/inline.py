@@ -14,6 +14,7 @@ the magic's cell runs, the kernel reads no other message, widget clicks included
 from __future__ import annotations
 
 import asyncio
+import html
 import queue
 import signal
 import sys
@@ -38,6 +39,10 @@ from .agent import (
     run,
 )
 from .agent.context import describe_tools, describe_variables, parse_probe
+from .agent.output_limits import limit_outputs
+
+MAX_STORED_OUTPUT_CHARS = 1_000_000  # as the kernel executor's
+MAX_STORED_IMAGE_BYTES = 2_000_000
 
 Job = tuple[str, Future]  # code to run, where its result goes
 
@@ -145,7 +150,9 @@ def run_in_namespace(shell: InteractiveShell, code: str) -> ExecutionResult:
                 "execution_count": count,
             }
         )
-    return ExecutionResult(status, outputs, count, time.monotonic() - started)
+    # The same cap as a kernel's outputs: the record, the store and the widget hold no more.
+    outputs, truncated = limit_outputs(outputs, MAX_STORED_OUTPUT_CHARS, MAX_STORED_IMAGE_BYTES)
+    return ExecutionResult(status, outputs, count, time.monotonic() - started, truncated)
 
 
 def kernel_context(shell: InteractiveShell, tool_names: list[str]) -> tuple[str, str]:
@@ -265,9 +272,11 @@ class StatusView:
         if self.label is None:
             return
         stop = " · interrupt the kernel (■) to stop" if state in ("starting", "running") else ""
+        # The endpoint, the model name and the reason come from config, the endpoint or
+        # the model: text, never markup.
         self.label.value = (
-            f"<b>CodeAct</b> · {self.model} · {state}"
-            + (f" · {detail}" if detail else "")
+            f"<b>CodeAct</b> · {html.escape(self.model)} · {html.escape(state)}"
+            + (f" · {html.escape(detail)}" if detail else "")
             + f"<span style='opacity:0.7'>{stop}</span>"
         )
 

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import TextIO
 
 from .agent import Episode, Event, EventType
-from .agent.observation import render_outputs, truncate_middle
+from .agent.observation import render_outputs, strip_ansi, truncate_middle
 from .agent.redact import redact, usable_secrets
 
 RULE = "─" * 8
+# C0 and C1 controls other than tab and newline, once whole escape sequences are gone.
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def terminal_safe(text: str) -> str:
+    return _CONTROLS.sub("", strip_ansi(text.replace("\r\n", "\n")))
 
 
 class TranscriptPrinter:
@@ -34,7 +41,9 @@ class TranscriptPrinter:
         self._streamed = ""  # text of the current turn printed so far
 
     def _write(self, text: str, *, stream: bool = False) -> None:
-        text = redact(self._pending + text, self._secrets)
+        # Model text and kernel output must not drive the terminal (colours aside, escape
+        # sequences can set the title, write the clipboard, or hide what is printed).
+        text = terminal_safe(redact(self._pending + text, self._secrets))
         cut = len(text) - self._hold if stream and self._hold else len(text)
         self._pending = text[cut:]
         self._out.write(text[:cut])

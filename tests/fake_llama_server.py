@@ -3,11 +3,15 @@
 It takes llama_cpp.server's flags (``--model``, ``--model_alias``, ``--host``,
 ``--port``; the rest are ignored), answers ``GET /v1/models``, counts one token a word
 on ``POST /extras/tokenize/count`` and streams one fixed chat reply on
-``POST /v1/chat/completions``. Environment knobs:
+``POST /v1/chat/completions``. Like llama_cpp.server, it requires ``Authorization: Bearer
+$API_KEY`` on every route when ``API_KEY`` is set (401 otherwise), and listens on
+``$HOST:$PORT`` over its flags when those are set (as its ``uvicorn.run`` call does).
+Environment knobs:
 
 * ``FAKE_LLAMA_EXIT``: print it and exit with status 3 instead of serving;
 * ``FAKE_LLAMA_LOAD``: seconds to "load the model" before listening;
-* ``FAKE_LLAMA_REPLY``: the reply text (default ``<solution>42</solution>``).
+* ``FAKE_LLAMA_REPLY``: the reply text (default ``<solution>42</solution>``);
+* ``FAKE_LLAMA_IGNORE_KEY``: answer without checking the key (a server not protected).
 """
 
 from __future__ import annotations
@@ -34,12 +38,21 @@ def main() -> None:
         f.read(16)
     time.sleep(float(os.environ.get("FAKE_LLAMA_LOAD", "0")))
     reply = os.environ.get("FAKE_LLAMA_REPLY", "<solution>42</solution>")
+    key = None if os.environ.get("FAKE_LLAMA_IGNORE_KEY") else os.environ.get("API_KEY")
 
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, format: str, *a: object) -> None:
             print(format % a, flush=True)
 
+        def authorized(self) -> bool:
+            if key is None or self.headers.get("Authorization") == f"Bearer {key}":
+                return True
+            self.send_error(401, "Invalid API key")
+            return False
+
         def do_GET(self) -> None:
+            if not self.authorized():
+                return
             if self.path != "/v1/models":
                 self.send_error(404)
                 return
@@ -53,6 +66,8 @@ def main() -> None:
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length", 0))
             request = json.loads(self.rfile.read(length) or b"{}")
+            if not self.authorized():
+                return
             if self.path == "/extras/tokenize/count":  # one token a word, for tests
                 body = json.dumps({"count": len(request["input"].split())}).encode()
                 self.send_response(200)
@@ -76,8 +91,9 @@ def main() -> None:
             self.wfile.write(f"data: {json.dumps(end)}\n\ndata: [DONE]\n\n".encode())
             self.close_connection = True
 
-    server = ThreadingHTTPServer((args.host, args.port), Handler)
-    print(f"fake llama server on {args.host}:{args.port}", flush=True)
+    host, port = os.getenv("HOST", args.host), int(os.getenv("PORT", args.port))
+    server = ThreadingHTTPServer((host, port), Handler)
+    print(f"fake llama server on {host}:{port}", flush=True)
     server.serve_forever()
 
 

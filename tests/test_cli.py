@@ -129,3 +129,24 @@ def test_exit_status_says_how_it_ended(tmp_path, scripted, script, flags, code, 
     assert proc.returncode == code, proc.stderr
     assert proc.stderr.strip().splitlines()[-1].startswith(f"codeact-lab: {state}: ")
     assert nbformat.read(path, as_version=4).metadata["codeact"]["final_state"] == state
+
+
+def test_the_transcript_never_passes_terminal_escapes_through():
+    import io
+
+    from codeact_lab.agent import Episode, EventType, StepKind
+    from codeact_lab.transcript import TranscriptPrinter
+
+    episode = Episode(task="t")
+    out = io.StringIO()
+    printer = TranscriptPrinter(episode, out)
+    hostile = (
+        "\x1b]0;pwned title\x07\x1b]52;c;Y3VybCBldmlsLnNo\x07"  # title, clipboard write
+        "\x1b[8mhidden\x1b[0m \x1b[2J\x9b31m visible\r\n"
+    )
+    printer(episode.event(EventType.TEXT_DELTA, turn=1, text=hostile))
+    printer(episode.step_event(EventType.SOLUTION, StepKind.SOLUTION, text=hostile, turn=1))
+    printed = out.getvalue()
+    assert "\x1b" not in printed and "\x9b" not in printed and "\x07" not in printed
+    assert "\r" not in printed
+    assert "hidden" in printed and "visible" in printed  # the text itself stays

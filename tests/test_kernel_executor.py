@@ -361,6 +361,51 @@ async def test_cap_applies_across_many_writes(executor):
     validate_cells(result)
 
 
+async def test_every_output_type_is_capped_not_only_streams(executor):
+    """A 5 MB execute_result, a 3 MB PNG and a 2 MB traceback are kept within the cap."""
+    executor.max_stored_output_chars = 10_000
+    executor.max_stored_image_bytes = 100_000
+    result = await executor.execute(
+        "from IPython.display import display, Image\n"
+        "import base64\n"
+        "class Big:\n"
+        "    def _repr_html_(self): return '<td>' * 1_000_000\n"
+        "    def __repr__(self): return 'r' * 5_000_000\n"
+        "display({'image/png': base64.b64encode(b'p' * 3_000_000).decode()}, raw=True)\n"
+        "Big()\n",
+        60,
+    )
+    assert result.status is ActionStatus.OK and result.outputs_truncated
+    image, big = result.outputs[0], result.outputs[1]
+    assert image["output_type"] == "display_data"
+    assert "not kept: over the 100,000-byte limit" in image["data"]["image/png"]
+    assert big["output_type"] == "execute_result"
+    plain, html = big["data"]["text/plain"], big["data"]["text/html"]
+    assert len(plain) < 10_200 and plain.startswith("rrr") and plain.endswith("rrr")
+    assert "characters cut" in plain and len(html) < 10_200
+    validate_cells(result)
+    failing = await executor.execute("raise ValueError('v' * 2_000_000)", 60)
+    assert failing.status is ActionStatus.ERROR
+    error = next(o for o in failing.outputs if o["output_type"] == "error")
+    assert len(error["evalue"]) < 10_200 and "characters cut" in error["evalue"]
+    assert sum(len(line) for line in error["traceback"]) < 25_000
+    assert "ValueError" in error["traceback"][-1]
+    validate_cells(failing)
+
+
+async def test_a_huge_update_display_data_is_capped_too(executor):
+    executor.max_stored_output_chars = 5_000
+    result = await executor.execute(
+        "from IPython.display import display\n"
+        "h = display('small', display_id=True)\n"
+        "h.update('u' * 1_000_000)\n",
+        30,
+    )
+    assert result.status is ActionStatus.OK
+    assert len(result.outputs[0]["data"]["text/plain"]) < 5_200
+    validate_cells(result)
+
+
 # ---------------------------------------------------------------------------
 # A notebook of everything
 # ---------------------------------------------------------------------------

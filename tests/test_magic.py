@@ -104,3 +104,14 @@ def test_magic_options_parse_before_the_task():
     for bad in ("", "--max-turns x task", "--nope task", "--model"):
         with pytest.raises(UsageError):
             parse(bad, None)
+
+
+def test_the_inline_status_line_shows_endpoint_text_as_text():
+    from codeact_lab.inline import StatusView
+
+    view = StatusView("m at http://x/<img src=x onerror=alert(1)>")
+    if view.label is None:
+        pytest.skip("ipywidgets is not installed")
+    view.show("failed", "<script>alert(2)</script>")
+    assert "<img" not in view.label.value and "<script>" not in view.label.value
+    assert "&lt;img src=x onerror=alert(1)&gt;" in view.label.value

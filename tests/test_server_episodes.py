@@ -30,6 +30,10 @@ def codeact_db(tmp_path):
 
 @pytest.fixture
 def jp_server_config(scripted, codeact_db, monkeypatch):
+    return server_config(scripted, codeact_db, monkeypatch)
+
+
+def server_config(scripted, codeact_db, monkeypatch) -> dict:
     # The key comes from the environment: a key in config files shows in the server's debug log.
     monkeypatch.setenv("CODEACT_TEST_KEY", TEST_KEY)
     return {
@@ -265,8 +269,12 @@ async def test_the_api_key_never_reaches_a_client(
     jp_fetch, jp_ws_fetch, scripted, notebook, kernel_id
 ):
     scripted.script(
-        # A model that reads the key from the kernel's environment and prints it.
-        {"text": "<execute>import os; print(os.environ['CODEACT_TEST_KEY'])</execute>"},
+        # A model that looks for the key in the kernel's environment: it is not there, and
+        # a key the user put there themselves is redacted from every output.
+        {
+            "text": "<execute>import os; print(os.environ.get('CODEACT_TEST_KEY'))\n"
+            f"print('{TEST_KEY[:10]}' + '{TEST_KEY[10:]}')</execute>"
+        },
         {"text": "<solution>done</solution>"},
     )
     created = await start(jp_fetch, notebook, kernel_id)
@@ -282,7 +290,7 @@ async def test_the_api_key_never_reaches_a_client(
     assert all(TEST_KEY not in body for body in bodies)
     assert TEST_KEY not in exported and "[redacted]" in exported
     action = next(s for s in record["steps"] if s["kind"] == "action")
-    assert action["data"]["outputs"][0]["text"] == "[redacted]\n"
+    assert action["data"]["outputs"][0]["text"] == "None\n[redacted]\n"
     assert TEST_KEY not in json.dumps(scripted.requests)  # nor does the model read it back
     config = json.loads(bodies[2])
     assert set(config) == {"model", "endpoint", "approval", "max_turns", "action_timeout"}

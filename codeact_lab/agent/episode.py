@@ -18,6 +18,8 @@ from dataclasses import asdict, dataclass, field
 from enum import Enum
 from typing import Any
 
+from .output_patch import apply_patch
+
 
 class FinalState(str, Enum):
     """How an episode ended."""
@@ -154,8 +156,10 @@ class EventType(str, Enum):
     APPROVAL = "approval"  # data: {step_id, decision, note, code: the user's edit | None}
     ACTION_STARTED = "action_started"  # data: {step_id}
     EXECUTE_INPUT = "execute_input"  # data: {step_id, execution_count}
-    OUTPUT = "output"  # data: {step_id, outputs}  the action's outputs so far, whole
-    ACTION_FINISHED = "action_finished"  # data: {step_id, status, outputs, execution_count, ...}
+    OUTPUT = "output"  # data: {step_id, from?, append?, outputs}  a patch (output_patch.py)
+    # data: {step_id, status, outputs, execution_count, ...}; live clients get outputs_patch
+    # (from the live outputs they have) instead of outputs.
+    ACTION_FINISHED = "action_finished"
     OBSERVATION = "observation"  # step: observation
     SOLUTION = "solution"  # step: solution
     ERROR = "error"  # step: error
@@ -258,9 +262,15 @@ class Episode:
         elif ev.type is EventType.EXECUTE_INPUT:
             self._update_action(d["step_id"], execution_count=d.get("execution_count"))
         elif ev.type is EventType.OUTPUT:
-            self._update_action(d["step_id"], outputs=d["outputs"])
+            action = self.find(d["step_id"])
+            if action is not None:
+                action.data["outputs"] = apply_patch(action.data.get("outputs") or [], d)
         elif ev.type is EventType.ACTION_FINISHED:
-            fields = {k: v for k, v in d.items() if k != "step_id"}
+            fields = {k: v for k, v in d.items() if k not in ("step_id", "outputs_patch")}
+            action = self.find(d["step_id"])
+            if action is not None and "outputs_patch" in d:  # as live clients get it
+                patch = d["outputs_patch"]
+                fields["outputs"] = apply_patch(action.data.get("outputs") or [], patch)
             self._update_action(d["step_id"], **fields)
         elif ev.type is EventType.FINAL:
             self.state = FinalState(d["state"])

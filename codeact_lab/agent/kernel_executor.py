@@ -32,6 +32,7 @@ from nbformat.v4 import output_from_msg
 
 from .episode import ActionStatus
 from .executor import ExecutionResult, InputCallback, OutputCallback
+from .output_limits import TRUNCATION_NOTE, OutputBudget
 from .redact import redact
 
 AliveCheck = Callable[[], Awaitable[bool]]
@@ -39,29 +40,36 @@ Interrupter = Callable[[], Awaitable[Any]]
 # A token that changes when the kernel is restarted (or is being restarted).
 Generation = Callable[[], object]
 
-TRUNCATION_NOTE = "\n[... {cut} more characters of output were not kept ...]\n"
+__all__ = ["TRUNCATION_NOTE", "KernelExecutor", "OutputCollector", "new_client"]
 
 
 class OutputCollector:
     """Build a cell's outputs from IOPub messages, as a notebook frontend would."""
 
-    def __init__(self, max_chars: int, secrets: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        max_chars: int,
+        secrets: list[str] | None = None,
+        max_image_bytes: int = 2_000_000,
+    ) -> None:
         self.outputs: list[dict[str, Any]] = []
         self.secrets = secrets or []  # never kept in an output (an API key the code printed)
-        self.max_chars = max_chars
-        self.kept_chars = 0
-        self.cut_chars = 0
+        self.budget = OutputBudget(max_chars, max_image_bytes)  # every output type, one cap
         self._clear_on_next = False
         self._display_index: dict[str, list[int]] = {}
 
     @property
+    def cut_chars(self) -> int:
+        return self.budget.cut
+
+    @property
     def truncated(self) -> bool:
-        return self.cut_chars > 0
+        return self.budget.cut > 0
 
     def _clear(self) -> None:
         self.outputs.clear()
         self._display_index.clear()
-        self.kept_chars = 0
+        self.budget.reset()
         self._clear_on_next = False
 
     def add(self, msg: dict[str, Any]) -> bool:
@@ -84,7 +92,7 @@ class OutputCollector:
                 fresh = output_from_msg(
                     {"header": {"msg_type": "display_data"}, "content": content}
                 )
-                out["data"] = fresh["data"]
+                out["data"] = self.budget.rich(dict(fresh))["data"]
                 out["metadata"] = content.get("metadata", {})
             return bool(display_id and display_id in self._display_index)
         if kind not in ("stream", "display_data", "execute_result", "error"):
@@ -93,7 +101,7 @@ class OutputCollector:
             self._clear()
         if kind == "stream":
             return self._add_stream(content["name"], content.get("text", ""))
-        out = dict(output_from_msg(msg))
+        out = self.budget.rich(dict(output_from_msg(msg)))
         self.outputs.append(out)
         display_id = (content.get("transient") or {}).get("display_id")
         if display_id:
@@ -101,14 +109,9 @@ class OutputCollector:
         return True
 
     def _add_stream(self, name: str, text: str) -> bool:
-        room = self.max_chars - self.kept_chars
-        if room <= 0:
-            self.cut_chars += len(text)
+        text = self.budget.stream(text)
+        if not text:
             return False
-        if len(text) > room:
-            self.cut_chars += len(text) - room
-            text = text[:room]
-        self.kept_chars += len(text)
         last = self.outputs[-1] if self.outputs else None
         if last is not None and last["output_type"] == "stream" and last["name"] == name:
             last["text"] += text  # consecutive writes to one stream make one output
@@ -177,6 +180,7 @@ class KernelExecutor:
         interrupt_grace: float = 5.0,
         liveness_interval: float = 0.5,
         max_stored_output_chars: int = 1_000_000,
+        max_stored_image_bytes: int = 2_000_000,
         secrets: list[str] | None = None,
     ) -> None:
         self.client = client
@@ -187,6 +191,7 @@ class KernelExecutor:
         self.interrupt_grace = interrupt_grace
         self.liveness_interval = liveness_interval
         self.max_stored_output_chars = max_stored_output_chars
+        self.max_stored_image_bytes = max_stored_image_bytes
         self.lock = asyncio.Lock()
         self._running: str | None = None  # msg_id of the request in flight
         self._started = False  # the kernel began running it (execute_input seen)
@@ -245,7 +250,9 @@ class KernelExecutor:
                 await self.ensure_ready()
                 if self._stop_requested:
                     return ExecutionResult(ActionStatus.INTERRUPTED, duration=0.0)
-                collector = OutputCollector(self.max_stored_output_chars, self.secrets)
+                collector = OutputCollector(
+                    self.max_stored_output_chars, self.secrets, self.max_stored_image_bytes
+                )
                 generation = self._generation()
                 msg_id = self.client.execute(code, store_history=True, allow_stdin=False)
                 self._running = msg_id

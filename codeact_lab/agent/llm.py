@@ -72,6 +72,13 @@ class LLMConfig:
     use_stop_sequence: bool = True
     stream_usage: bool = True  # ask for usage in the last chunk (stream_options)
     extra_body: dict[str, Any] = field(default_factory=dict)
+    organization: str | None = field(default=None, repr=False)
+    project: str | None = field(default=None, repr=False)
+    default_headers: dict[str, str] = field(default_factory=dict, repr=False)
+    # False for an endpoint the user did not configure (one a browser named): it gets no
+    # credential of any kind, whatever the environment holds.
+    trusted: bool = True
+    reply_timeout: float | None = 300.0  # seconds for one whole reply, retries included
 
     def resolved_base_url(self) -> str | None:
         return self.base_url or os.environ.get("OPENAI_BASE_URL") or None
@@ -119,6 +126,27 @@ def _tls_context() -> Any:
     return _http.create_ssl_context()
 
 
+# What a request to an untrusted endpoint may carry: the openai client reads the
+# organization, the project and custom headers from the environment on its own.
+_PLAIN_HEADERS = {
+    "host",
+    "accept",
+    "accept-encoding",
+    "content-type",
+    "content-length",
+    "connection",
+    "user-agent",
+}
+
+
+async def _strip_credentials(request: Any) -> None:
+    for name in list(request.headers.keys()):
+        lower = name.lower()
+        if lower not in _PLAIN_HEADERS and not lower.startswith("x-stainless-"):
+            del request.headers[name]
+    request.headers["Authorization"] = f"Bearer {NO_KEY}"
+
+
 class LLMClient:
     """Streams chat completions from one OpenAI-compatible endpoint."""
 
@@ -126,12 +154,19 @@ class LLMClient:
         self.config = config
         self.endpoint = public_endpoint(config.resolved_base_url())
         # Retries are ours (they must cover failures mid-stream too), so the client's are off.
+        trusted = config.trusted
         self._client = client or openai.AsyncOpenAI(
             base_url=config.resolved_base_url(),
-            api_key=config.resolved_api_key(),
+            api_key=config.resolved_api_key() if trusted else NO_KEY,
+            organization=config.organization if trusted else None,
+            project=config.project if trusted else None,
+            default_headers=config.default_headers if trusted else None,
             timeout=config.request_timeout,
             max_retries=0,
-            http_client=openai.DefaultAsyncHttpxClient(verify=_tls_context()),
+            http_client=openai.DefaultAsyncHttpxClient(
+                verify=_tls_context(),
+                event_hooks={} if trusted else {"request": [_strip_credentials]},
+            ),
         )
 
     def __repr__(self) -> str:
@@ -146,6 +181,25 @@ class LLMClient:
         *,
         on_delta: DeltaCallback | None = None,
         on_retry: RetryCallback | None = None,
+    ) -> Completion:
+        """One whole reply. A reply that has not ended within ``reply_timeout`` (a stream
+        that trickles a token every few seconds, say) is an error, never a wait forever."""
+        limit = self.config.reply_timeout
+        if not limit:
+            return await self._complete(messages, on_delta, on_retry)
+        try:
+            return await asyncio.wait_for(self._complete(messages, on_delta, on_retry), limit)
+        except asyncio.TimeoutError:
+            raise LLMError(
+                f"the model endpoint {self.endpoint} did not finish its reply within "
+                f"{limit:g} s (CodeAct.reply_timeout)"
+            ) from None
+
+    async def _complete(
+        self,
+        messages: Sequence[dict[str, Any]],
+        on_delta: DeltaCallback | None,
+        on_retry: RetryCallback | None,
     ) -> Completion:
         attempt = 0
         while True:
@@ -197,6 +251,8 @@ class LLMClient:
         finish_reason: str | None = None
         usage: Usage | None = None
         chunks = 0
+        pieces, chars = 0, 0
+        limit = self.config.max_tokens
         try:
             stream = await self._client.chat.completions.create(**self._request(messages))
             try:
@@ -210,10 +266,16 @@ class LLMClient:
                         delta = getattr(choice.delta, "content", None) if choice.delta else None
                         if delta:
                             text.append(delta)
+                            pieces, chars = pieces + 1, chars + len(delta)
                             if on_delta:
                                 on_delta(delta)
                         if choice.finish_reason:
                             finish_reason = choice.finish_reason
+                    if limit and _past_token_limit(pieces, chars, limit):
+                        # An endpoint that ignores max_tokens: cut the reply here, as a
+                        # server that honours it would ("length").
+                        finish_reason = "length"
+                        break
             finally:
                 await stream.close()
         except asyncio.CancelledError:
@@ -274,6 +336,13 @@ class LLMClient:
         if isinstance(exc, (json.JSONDecodeError, openai.APIError, AttributeError, TypeError)):
             return LLMError(f"{where} did not answer an OpenAI-compatible chat stream: {exc}")
         return LLMError(f"{where} failed: {type(exc).__name__}: {exc}")
+
+
+def _past_token_limit(pieces: int, chars: int, max_tokens: int) -> bool:
+    """Whether a reply is surely longer than ``max_tokens``: a streamed piece is at least
+    one token, and a token is rarely more than 8 characters; a small margin covers
+    servers that count differently."""
+    return pieces > max_tokens + 16 or chars > max_tokens * 8 + 64
 
 
 def _cause(exc: BaseException) -> str:

@@ -13,7 +13,6 @@ One call of ``run`` answers one user message (the task, or a follow-up given as
 from __future__ import annotations
 
 import asyncio
-import copy
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -27,11 +26,13 @@ from .episode import (
     FinalState,
     Step,
     StepKind,
+    now,
 )
 from .executor import ExecutionResult, Executor
 from .llm import ChatModel, Completion, LLMError
 from .messages import build_messages
 from .observation import format_observation
+from .output_patch import OutputTracker
 from .parser import ParsedAction, parse_reply
 from .prompts import (
     EMPTY_REPLY,
@@ -93,13 +94,17 @@ class StopSignal:
 
     def __init__(self) -> None:
         self.reason = ""
+        self.state = FinalState.STOPPED
         self._set = False
         self._listeners: list[Callable[[], None]] = []
 
-    def set(self, reason: str = "stopped by the user") -> None:
+    def set(
+        self, reason: str = "stopped by the user", state: FinalState = FinalState.STOPPED
+    ) -> None:
+        """Stop; ``state`` is how the episode ends (FAILED when the host cannot go on)."""
         if self._set:
             return
-        self._set, self.reason = True, reason
+        self._set, self.reason, self.state = True, reason, state
         for listener in list(self._listeners):
             listener()
 
@@ -244,7 +249,7 @@ class _Run:
         except _Stopped:
             yield ep.event(
                 EventType.FINAL,
-                state=FinalState.STOPPED.value,
+                state=self.stop.state.value,
                 reason=self.stop.reason or "stopped",
             )
         except _OutOfTime:
@@ -476,21 +481,27 @@ class _Run:
 
         async def execute(queue: asyncio.Queue[Any]) -> ExecutionResult:
             last = [0.0]
+            sent = OutputTracker()  # live output goes out as patches: its cost is its size
+
+            def emit(outputs: list[dict[str, Any]]) -> None:
+                patch = sent.patch(outputs)
+                if patch is not None:
+                    queue.put_nowait(self._output_event(step, outputs, patch))
 
             def on_output(outputs: list[dict[str, Any]]) -> None:
                 now = time.monotonic()
                 if now - last[0] >= interval:
                     last[0] = now
-                    queue.put_nowait(
-                        ep.event(EventType.OUTPUT, step_id=step.id, outputs=copy.deepcopy(outputs))
-                    )
+                    emit(outputs)
 
             def on_input(count: int | None) -> None:
                 queue.put_nowait(
                     ep.event(EventType.EXECUTE_INPUT, step_id=step.id, execution_count=count)
                 )
 
-            return await executor.execute(code, timeout, on_output=on_output, on_input=on_input)
+            done = await executor.execute(code, timeout, on_output=on_output, on_input=on_input)
+            emit(done.outputs)  # the last patch: live views end with the outputs as they are
+            return done
 
         interrupting: list[asyncio.Future[None]] = []  # held so the task is not collected
 
@@ -558,6 +569,19 @@ class _Run:
         yield self._observation(ep.turns, text, [], [step.id])
         if self.stop.is_set():
             raise _Stopped()
+
+    def _output_event(
+        self, step: Step, outputs: list[dict[str, Any]], patch: dict[str, Any]
+    ) -> Event:
+        """An OUTPUT event, its effect on the record set here rather than by the reducer:
+        the step's live outputs are shallow copies of the collector's dicts (which it
+        rebinds, never changes in place), so their text is held once, not once more per
+        patch applied. The record ends up as ``Episode.apply`` would make it."""
+        ep = self.ep
+        event = Event(EventType.OUTPUT, ep.last_seq + 1, now(), {"step_id": step.id, **patch})
+        ep.last_seq = event.seq
+        step.data["outputs"] = [dict(output) for output in outputs]
+        return event
 
     def _observe(
         self, results: list[tuple[Step, ExecutionResult | None]], turn: int

@@ -53,7 +53,9 @@ async def _smoke(model: str, max_tokens: int) -> int:
         started = time.monotonic()
         await server.ensure_started()
         print(f"load: {time.monotonic() - started:.1f} s (weights at {server.model_path})")
-        llm = LLMClient(LLMConfig(model=model, base_url=server.base_url, max_tokens=max_tokens))
+        config = LLMConfig(model=model, base_url=server.base_url, max_tokens=max_tokens)
+        config.api_key = server.api_key  # this start's key (not in the LLMConfig's repr)
+        llm = LLMClient(config)
         messages = [{"role": "user", "content": "Write a Python function that checks primes."}]
         for label in ("first reply", "second reply"):
             stamps: list[float] = []  # llama.cpp streams one token a chunk (and no usage)

@@ -82,6 +82,8 @@ def _content_text(content: Any) -> str:
 class LocalLLMClient(LLMClient):
     """An :class:`LLMClient` that starts (or restarts) the local server before each call.
 
+    The server's API key is new for every start, so each call sends the running one.
+
     The local model's context is small (4096 tokens), and llama.cpp answers a request
     that overflows it with an empty stream. So each call first counts the prompt's
     tokens: the reply's ``max_tokens`` is cut to the room that is left, and a
@@ -92,6 +94,11 @@ class LocalLLMClient(LLMClient):
         super().__init__(config)
         self.server = server
         self.max_tokens = config.max_tokens
+
+    def use_key(self, key: str) -> None:
+        """Send ``key`` from now on (the config's copy is what error messages are redacted of)."""
+        self.config.api_key = key
+        self._client.api_key = key  # the openai client reads it for every request
 
     async def fit_context(self, messages: Sequence[dict[str, Any]]) -> None:
         text = "\n".join(_content_text(m.get("content")) for m in messages)
@@ -119,6 +126,7 @@ class LocalLLMClient(LLMClient):
             await self.server.ensure_started()
         except (LocalModelError, WeightsError) as err:
             raise LLMError(str(err)) from err
+        self.use_key(self.server.api_key)
         await self.fit_context(messages)
         return await super().complete(messages, on_delta=on_delta, on_retry=on_retry)
 
@@ -232,6 +240,7 @@ def resolve_model(settings: CodeAct, log: logging.Logger | None = None) -> Resol
         n_threads=settings.local_model_threads or None,
         log=log,
     )
+    # The key is the server's, made when it starts; LocalLLMClient sends it.
     config.base_url, config.api_key, config.model = server.base_url, NO_KEY, alias
     return ResolvedModel(
         config,

@@ -7,8 +7,15 @@ process runs and stays the same across a restart):
 * started on demand (:meth:`ensure_started`, awaited by the first model call) or
   ahead of time (:meth:`start_soon`), after resolving the weights in a thread (the
   first start may join 1 GB of parts);
-* ready when ``GET /v1/models`` answers (the model is loaded before the server
-  listens);
+* protected by a random API key, new for every start, that the server requires on
+  every route and our client sends. It reaches the child in its environment (``API_KEY``,
+  read by llama_cpp.server's settings), never on its command line, which ``ps`` shows to
+  every user;
+* ready when the process answering on the port is our child (on Linux: the listening
+  socket is one of its open files) and it answers ``GET /v1/models`` with our key, and
+  refuses it without the key or with another: anything else on the port (another user's
+  process that took it first) is an impostor, and the start fails saying so, before our
+  key is sent to it;
 * watched: if the process dies, it is started again once, on the same port, so
   a model call that is retrying reaches it again; a second death is final and
   every later call gets the reason with the tail of the server's log;
@@ -25,6 +32,7 @@ import contextlib
 import json
 import logging
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -38,10 +46,68 @@ from collections.abc import Callable, Sequence
 
 N_CTX = 4096
 LOG_TAIL_CHARS = 1500
+# llama_cpp.server's settings are pydantic-settings: its API key is read from API_KEY (in any
+# case) when no --api_key is given. uvicorn is then started on $HOST:$PORT when those are set,
+# and $CONFIG_FILE replaces the command line: none of the user's may reach our child.
+KEY_VARIABLE = "API_KEY"
+SERVER_VARIABLES = frozenset({KEY_VARIABLE, "HOST", "PORT", "CONFIG_FILE"})
 
 
 class LocalModelError(RuntimeError):
     """The local model server could not start, or died and could not be restarted."""
+
+
+class ImpostorError(LocalModelError):
+    """Something other than our child answers on the local model's port."""
+
+
+# Listening sockets in /proc/net/tcp{,6} that a connection to 127.0.0.1 can reach: 127.0.0.1,
+# the IPv4 and IPv6 wildcards and ::ffff:127.0.0.1 (each 32-bit word in either byte order).
+_LOOPBACK = {
+    "tcp": {"0100007F", "7F000001", "00000000"},
+    "tcp6": {"0" * 32, "0000000000000000FFFF00000100007F", "00000000000000000000FFFF7F000001"},
+}
+LISTEN = "0A"
+
+
+def listening_sockets(port: int) -> set[str] | None:
+    """Inodes of the sockets listening on 127.0.0.1:``port``; ``None`` without /proc."""
+    found: set[str] = set()
+    readable = False
+    for table, addresses in _LOOPBACK.items():
+        try:
+            with open(f"/proc/net/{table}") as f:
+                rows = f.read().splitlines()[1:]
+        except OSError:
+            continue
+        readable = True
+        for row in rows:
+            fields = row.split()
+            address, _, hex_port = fields[1].partition(":")
+            if fields[3] == LISTEN and int(hex_port, 16) == port and address in addresses:
+                found.add(fields[9])
+    return found if readable else None
+
+
+def socket_owner(port: int, pid: int) -> str:
+    """Who listens on 127.0.0.1:``port``: ``ours`` (only process ``pid``), ``theirs``
+    (another process, maybe as well), ``none`` yet, or ``unknown`` (no /proc: not Linux)."""
+    listening = listening_sockets(port)
+    if listening is None:
+        return "unknown"
+    if not listening:
+        return "none"
+    fd_dir = f"/proc/{pid}/fd"
+    held = set()
+    try:
+        for fd in os.listdir(fd_dir):
+            with contextlib.suppress(OSError):
+                link = os.readlink(os.path.join(fd_dir, fd))
+                if link.startswith("socket:["):
+                    held.add(link[len("socket:[") : -1])
+    except OSError:  # our child is gone (or /proc hides it): then it is not ours
+        return "theirs"
+    return "ours" if listening <= held else "theirs"
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -110,6 +176,7 @@ class LocalModelServer:
         self.restarts = 0
         self.load_seconds: float | None = None  # spawn to first healthy answer, last start
         self.error: str | None = None  # set when the server is given up on
+        self.api_key = ""  # the running child's key: new for every start; never logged
         self._proc: subprocess.Popen[bytes] | None = None
         self._log_path: str | None = None
         self._lock = asyncio.Lock()
@@ -187,6 +254,9 @@ class LocalModelServer:
             )
             os.close(fd)
         started = time.monotonic()
+        # A new key for every start: one sent to whatever took the port while a previous
+        # child was dying opens nothing now.
+        self.api_key = secrets.token_urlsafe(32)
         self._proc = proc = self._spawn(self.model_path, self._log_path)
         self.log.info(
             "codeact-lab: starting the local model %s (pid %d, %s, log %s)",
@@ -203,8 +273,13 @@ class LocalModelServer:
                     f"the local model server ({self.alias}) exited while starting "
                     f"({_describe_exit(proc.returncode)}){self._log_tail()}"
                 )
-            if await self.healthy():
-                break
+            try:
+                if await asyncio.to_thread(self._answers, proc):
+                    break
+            except ImpostorError:
+                self._terminate(proc)
+                self._proc = None
+                raise
             if time.monotonic() > deadline:
                 self._terminate(proc)
                 raise LocalModelError(
@@ -227,7 +302,9 @@ class LocalModelServer:
         # llama.cpp's OpenMP threads spin while they wait by default: with the kernel,
         # JupyterLab and a browser on the same cores, that collapses generation speed
         # (measured on 2 loaded cores: 1.5 tok/s spinning, 4.6 tok/s passive).
-        env = {"OMP_WAIT_POLICY": "PASSIVE", **os.environ}
+        env = {"OMP_WAIT_POLICY": "PASSIVE"}
+        env.update((k, v) for k, v in os.environ.items() if k.upper() not in SERVER_VARIABLES)
+        env[KEY_VARIABLE] = self.api_key  # in its environment: only this user can read it
         with open(log_path, "ab") as log_file:
             return subprocess.Popen(
                 self._argv(model_path),
@@ -238,18 +315,66 @@ class LocalModelServer:
                 start_new_session=True,  # Ctrl-C in a terminal stops the episode, not the model
             )
 
+    def _status(self, key: str | None) -> tuple[int, bytes] | None:
+        """``GET /v1/models`` with ``key`` as the bearer token: status and body, or ``None``."""
+        direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # 127.0.0.1
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        request = urllib.request.Request(f"{self.base_url}/models", headers=headers)
+        try:
+            with direct.open(request, timeout=2) as response:
+                return response.status, response.read()
+        except urllib.error.HTTPError as err:
+            return err.code, b""
+        except (OSError, urllib.error.URLError):
+            return None
+
+    def _answers(self, proc: subprocess.Popen[bytes]) -> bool:
+        """Whether our child ``proc`` serves the model now (blocking; run in a thread).
+
+        ``False`` while nothing listens yet; :class:`ImpostorError` when another process
+        answers: one that listens on the port (Linux), or that answers without our key or
+        to a wrong one (anywhere). The key is sent last, once the rest says it is ours.
+        """
+        where = f"127.0.0.1:{self.port}"
+        if proc.poll() is not None:
+            return False
+        owner = socket_owner(self.port, proc.pid)
+        if owner == "none":
+            return False
+        if owner == "theirs":
+            raise ImpostorError(
+                f"another process listens on {where}, the port of the local model server "
+                f"({self.alias}): it is not the server codeact-lab started (pid {proc.pid}), "
+                "so nothing was sent to it"
+            )
+        for what, key in (("without a key", None), ("to a wrong key", secrets.token_urlsafe(32))):
+            answer = self._status(key)
+            if answer is None:
+                return False  # not listening yet (where /proc cannot tell)
+            if answer[0] not in (401, 403):
+                raise ImpostorError(
+                    f"the process on {where} answers {what} (HTTP {answer[0]}): it is not the "
+                    f"local model server codeact-lab started ({self.alias}, pid {proc.pid}), "
+                    "which requires its key"
+                )
+        answer = self._status(self.api_key)
+        if answer is None or answer[0] != 200:
+            return False
+        try:
+            listed = "data" in json.loads(answer[1])
+        except ValueError:
+            return False
+        return listed and proc.poll() is None
+
     async def healthy(self) -> bool:
-        """``GET /v1/models`` answers with a model list."""
-
-        def probe() -> bool:
-            direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # 127.0.0.1
-            try:
-                with direct.open(f"{self.base_url}/models", timeout=2) as response:
-                    return response.status == 200 and "data" in json.loads(response.read())
-            except (OSError, ValueError, urllib.error.URLError):
-                return False
-
-        return await asyncio.to_thread(probe)
+        """Our child is running and answers ``GET /v1/models`` with our key (and only then)."""
+        proc = self._proc
+        if proc is None or proc.poll() is not None:
+            return False
+        try:
+            return await asyncio.to_thread(self._answers, proc)
+        except ImpostorError:
+            return False
 
     async def count_tokens(self, text: str) -> int | None:
         """Tokens of ``text`` for the served model (``None`` when the server cannot say)."""
@@ -261,7 +386,10 @@ class LocalModelServer:
             request = urllib.request.Request(
                 f"{root}/extras/tokenize/count",
                 data=body,
-                headers={"Content-Type": "application/json"},
+                headers={
+                    "Content-Type": "application/json",
+                    "Authorization": f"Bearer {self.api_key}",
+                },
             )
             try:
                 with direct.open(request, timeout=30) as response:

@@ -7,14 +7,18 @@ the server's config (``c.CodeAct.model = ...``).
 
 from __future__ import annotations
 
+import time
+
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Unicode, default
+from tornado.ioloop import PeriodicCallback
+from traitlets import Float, Unicode, default
 
 from .. import __version__
 from ..config import CodeAct
 from .handlers import handlers
+from .kernel_env import keep_credentials_from_kernels
 from .manager import EpisodeManager
-from .store import EpisodeStore, default_db_path
+from .store import HEARTBEAT_INTERVAL, EpisodeStore, default_db_path, new_owner
 
 
 class CodeActExtension(ExtensionApp):
@@ -26,6 +30,16 @@ class CodeActExtension(ExtensionApp):
         help="The SQLite file that keeps every episode (default: in the Jupyter data dir)."
     ).tag(config=True)
 
+    retention_days = Float(
+        730.0,
+        help="Finished episodes older than this many days are deleted from the store (0: keep).",
+    ).tag(config=True)
+    retention_mb = Float(
+        2048.0,
+        help="When the store is larger than this many MB, its oldest finished episodes are "
+        "deleted (0: no limit). A year of daily use takes a few hundred MB.",
+    ).tag(config=True)
+
     @default("db_path")
     def _default_db_path(self) -> str:
         return default_db_path()
@@ -33,8 +47,16 @@ class CodeActExtension(ExtensionApp):
     def initialize_settings(self) -> None:
         assert self.serverapp is not None
         settings = CodeAct(parent=self)
-        store = EpisodeStore(self.db_path)
+        if not settings.credentials_in_kernels:
+            keep_credentials_from_kernels(
+                self.serverapp.kernel_manager, settings.credential_variables(), self.log
+            )
+        # Other servers (a second `jupyter lab`, JupyterHub named servers on one home) may
+        # share the store: this one's episodes carry its name, and it says it is alive.
+        store = EpisodeStore(self.db_path, owner=new_owner())
+        store.register()
         self.manager = EpisodeManager(settings, self.serverapp.kernel_manager, store, log=self.log)
+        self._prune()
         recovered = self.manager.recover()
         if recovered:
             self.log.warning(
@@ -60,9 +82,35 @@ class CodeActExtension(ExtensionApp):
 
     async def _start_jupyter_server_extension(self, serverapp: object) -> None:
         self.manager.model.start_with_server()  # CodeAct.local_model_start = "startup"
+        self._heartbeat = PeriodicCallback(self._beat, HEARTBEAT_INTERVAL * 1000)
+        self._heartbeat.start()
+        self._last_prune = time.monotonic()
+
+    def _beat(self) -> None:
+        """Tell other servers on the store that this one is alive; close episodes that a
+        server which went away left running; prune once a day."""
+        try:
+            self.manager.store.heartbeat()
+            self.manager.recover()
+            if time.monotonic() - self._last_prune > 86400:
+                self._last_prune = time.monotonic()
+                self._prune()
+        except Exception:  # the store is a help here: never crash the server's loop
+            self.log.exception("codeact-lab: store housekeeping failed")
+
+    def _prune(self) -> None:
+        deleted = self.manager.store.prune(
+            older_than_days=self.retention_days or None,
+            max_bytes=int(self.retention_mb * 1024 * 1024) or None,
+        )
+        if deleted:
+            self.log.info("codeact-lab: %d old episode(s) deleted from the store", len(deleted))
 
     def initialize_handlers(self) -> None:
         self.handlers.extend(handlers())
 
     async def stop_extension(self) -> None:
+        heartbeat = getattr(self, "_heartbeat", None)
+        if heartbeat is not None:
+            heartbeat.stop()
         await self.manager.shutdown()

@@ -21,11 +21,14 @@ from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
 from .. import __version__
 from ..export import episode_from_notebook, episode_to_notebook, hides_code
+from . import validation
 from .manager import BadRequest, EpisodeError, EpisodeManager, parse_overrides
 
 # The resource name jupyter_server's authorizer sees for our routes.
 AUTH_RESOURCE = "codeact"
 EPISODE_ID = r"(?P<episode_id>[0-9a-f]{32})"
+# A WebSocket client that has this much unsent is dropped (it reconnects and catches up).
+MAX_BACKLOG_BYTES = 4 * 1024 * 1024
 
 
 async def notebook_path(handler: APIHandler, path: str) -> str:
@@ -39,6 +42,12 @@ async def notebook_path(handler: APIHandler, path: str) -> str:
         raise BadRequest(f"path {path!r} is outside the server's root") from None
     if not exists:
         raise web.HTTPError(404, f"no notebook at {normal!r}")
+    manager = handler.contents_manager
+    hidden = any(part.startswith(".") for part in normal.split("/"))
+    if not getattr(manager, "allow_hidden", False) and (
+        hidden or await ensure_async(manager.is_hidden(normal))
+    ):
+        raise BadRequest(f"path {path!r} is hidden; the server does not serve hidden files")
     return normal
 
 
@@ -58,6 +67,15 @@ class CodeActHandler(APIHandler):
         if not isinstance(body, dict):
             raise web.HTTPError(400, "the body must be a JSON object")
         return body
+
+    async def require_kernel_execute(self) -> None:
+        """Running an episode runs code in a kernel: the user needs the right to execute
+        there (jupyter_server's ``kernels`` resource), not only ``write`` on codeact."""
+        allowed = await ensure_async(
+            self.authorizer.is_authorized(self, self.current_user, "execute", "kernels")
+        )
+        if not allowed:
+            raise web.HTTPError(403, "running an episode needs permission to execute in kernels")
 
     def reply(self, data: Any, status: int = 200) -> None:
         self.set_status(status)
@@ -112,23 +130,19 @@ class EpisodesHandler(CodeActHandler):
     @web.authenticated
     @authorized
     async def post(self) -> None:
+        await self.require_kernel_execute()
         body = self.json_body()
-        for name in ("task", "kernel_id"):
-            if not isinstance(body.get(name), str) or not body[name]:
-                raise BadRequest(f"{name} is required (a string)")
-        path = body.get("notebook_path") or await self._session_path(body["kernel_id"])
-        if not isinstance(path, str):
-            raise BadRequest("notebook_path must be a string")
-        path = await notebook_path(self, path)
-        anchor, request_id = body.get("anchor_cell_id"), body.get("request_id")
-        for name, value in (("anchor_cell_id", anchor), ("request_id", request_id)):
-            if value is not None and (not isinstance(value, str) or len(value) > 200):
-                raise BadRequest(f"{name} must be a string")
+        task = validation.required_string(body, "task")
+        kernel_id = validation.required_string(body, "kernel_id", max_length=200)
+        path = validation.optional_string(body, "notebook_path", max_length=4096)
+        path = await notebook_path(self, path or await self._session_path(kernel_id))
+        anchor = validation.optional_string(body, "anchor_cell_id")
+        request_id = validation.optional_string(body, "request_id")
         known = request_id is not None and self.manager.store.by_request(request_id)
         episode = await self.manager.start(
-            body["task"],
+            task,
             path,
-            body["kernel_id"],
+            kernel_id,
             anchor_cell_id=anchor,
             overrides=parse_overrides(body.get("settings")),
             request_id=request_id,
@@ -151,16 +165,18 @@ class ImportHandler(CodeActHandler):
     @authorized
     async def post(self) -> None:
         body = self.json_body()
-        if not isinstance(body.get("notebook_path"), str):
-            raise BadRequest("notebook_path is required (a string)")
-        path = await notebook_path(self, body["notebook_path"])
+        path = await notebook_path(
+            self, validation.required_string(body, "notebook_path", max_length=4096)
+        )
         model = await ensure_async(self.contents_manager.get(path, content=True, type="notebook"))
-        nb = nbformat.from_dict(model["content"])
         try:
+            nb = nbformat.from_dict(model["content"])
             episode = episode_from_notebook(nb)
-        except ValueError as err:
-            raise BadRequest(str(err)) from None
-        stored, new = self.manager.import_episode(episode, path, hides_code(nb, episode))
+            hidden = hides_code(nb, episode)
+        except (ValueError, KeyError, TypeError, AttributeError) as err:
+            # A hand-made or damaged record: say so, never a 500.
+            raise BadRequest(f"the notebook's codeact record is not valid: {err}") from None
+        stored, new = self.manager.import_episode(episode, path, hidden)
         self.reply(self.manager.describe(stored.id), 201 if new else 200)
 
 
@@ -175,16 +191,14 @@ class MessagesHandler(CodeActHandler):
     @web.authenticated
     @authorized
     async def post(self, episode_id: str) -> None:
+        await self.require_kernel_execute()
         body = self.json_body()
-        kernel_id = body.get("kernel_id")
-        if kernel_id is not None and not isinstance(kernel_id, str):
-            raise BadRequest("kernel_id must be a string")
         await self.manager.follow_up(
             episode_id,
-            body.get("text"),  # type: ignore[arg-type]
-            kernel_id=kernel_id,
+            validation.required_string(body, "text"),
+            kernel_id=validation.optional_string(body, "kernel_id"),
             overrides=parse_overrides(body.get("settings")),
-            restore=bool(body.get("restore")),
+            restore=validation.boolean(body, "restore"),
         )
         self.reply(self.manager.describe(episode_id), 202)
 
@@ -192,9 +206,11 @@ class MessagesHandler(CodeActHandler):
 class ApproveHandler(CodeActHandler):
     @web.authenticated
     @authorized
-    def post(self, episode_id: str) -> None:
+    async def post(self, episode_id: str) -> None:
+        await self.require_kernel_execute()  # approving runs the action
         body = self.json_body()
-        self.manager.approve(episode_id, approve_rest=bool(body.get("all")), code=body.get("code"))
+        approve_rest = validation.boolean(body, "all")
+        self.manager.approve(episode_id, approve_rest=approve_rest, code=body.get("code"))
         self.reply(self.manager.describe(episode_id))
 
 
@@ -202,9 +218,7 @@ class RejectHandler(CodeActHandler):
     @web.authenticated
     @authorized
     def post(self, episode_id: str) -> None:
-        note = self.json_body().get("note")
-        if note is not None and not isinstance(note, str):
-            raise BadRequest("note must be a string")
+        note = validation.optional_string(self.json_body(), "note", max_length=2000)
         self.manager.reject(episode_id, note)
         self.reply(self.manager.describe(episode_id))
 
@@ -236,6 +250,9 @@ class EventsHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):
 
     auth_resource = AUTH_RESOURCE
     _unsubscribe: Any = None
+    _backlog = 0  # bytes handed to the socket and not yet written out
+    _allowance = MAX_BACKLOG_BYTES
+    _dropped = False
 
     def set_default_headers(self) -> None:
         """JupyterHandler's default headers do not apply to a WebSocket."""
@@ -260,12 +277,36 @@ class EventsHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):
         super().open()
         manager: EpisodeManager = self.settings["codeact_manager"]
         self._unsubscribe = manager.subscribe(episode_id, self.since, self._send)
+        # The replay is the record itself and may be large; it is not "falling behind".
+        self._allowance = max(MAX_BACKLOG_BYTES, self._backlog + MAX_BACKLOG_BYTES)
 
     def _send(self, message: str) -> None:
+        if self._dropped:
+            return
+        if self._backlog > self._allowance:
+            # A client this far behind would make the server hold its whole backlog: drop
+            # it; it reconnects with since=SEQ and catches up from the record (1013: try
+            # again later).
+            self._dropped = True
+            self.on_close()
+            self.close(1013, "too far behind: reconnect to catch up")
+            return
         try:
-            self.write_message(message)
+            written = self.write_message(message)
         except WebSocketClosedError:
             self.on_close()
+            return
+        size = len(message)
+        self._backlog += size
+
+        def drained(future: Any) -> None:
+            self._backlog -= size
+            if self._backlog <= MAX_BACKLOG_BYTES:
+                self._allowance = MAX_BACKLOG_BYTES
+            if not future.cancelled():
+                future.exception()  # a closed socket: nothing to report
+
+        written.add_done_callback(drained)
 
     def on_message(self, message: str | bytes) -> None:
         """Commands go through the HTTP routes; messages from the client are ignored."""

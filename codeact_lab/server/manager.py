@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +23,7 @@ from ..agent import (
     Episode,
     Event,
     EventType,
+    FinalState,
     KernelExecutor,
     LLMClient,
     Step,
@@ -33,49 +35,50 @@ from ..agent.episode import TRANSIENT_EVENTS
 from ..agent.kernel_wait import wait_while_busy
 from ..agent.llm import NO_KEY, public_endpoint
 from ..agent.loop import Restore
+from ..agent.output_patch import diff_outputs
 from ..agent.redact import usable_secrets
 from ..agent.restore import events_from_episode, restore_code
 from ..config import CodeAct
 from ..local_model import resolve_model
-from .store import EpisodeStore, summary_of
+from . import validation
+from .errors import BadRequest, Conflict, EpisodeError, NotFound, TooLarge
+from .store import EpisodeStore, StoreError, summary_of
+
+__all__ = [
+    "BadRequest",
+    "Conflict",
+    "EpisodeError",
+    "EpisodeManager",
+    "NotFound",
+    "TooLarge",
+    "parse_overrides",
+]
 
 MAX_TASK_CHARS = 100_000
 Subscriber = Callable[[str], None]  # receives one JSON message
 
 
-class EpisodeError(Exception):
-    status = 400
+def _model_name(value: Any, name: str) -> str:
+    if not isinstance(value, str) or len(value) > 200:
+        raise BadRequest(f"{name} must be a string of at most 200 characters")
+    return value
 
 
-class BadRequest(EpisodeError):
-    status = 400
+def _approval(value: Any, name: str) -> str:
+    if value not in ("auto", "ask"):
+        raise BadRequest(f"{name} must be auto or ask")
+    return str(value)
 
 
-class NotFound(EpisodeError):
-    status = 404
-
-
-class Conflict(EpisodeError):
-    status = 409
-
-
-class TooLarge(EpisodeError):
-    status = 413
-
-
-# Settings a client may choose per episode, and how each is checked.
-OVERRIDES: dict[str, Callable[[Any], Any]] = {
-    "model": str,
-    "base_url": str,
-    "approval": lambda v: v if v in ("auto", "ask") else _bad("approval must be auto or ask"),
-    "max_turns": lambda v: int(v) if 1 <= int(v) <= 100 else _bad("max_turns must be 1..100"),
-    "action_timeout": lambda v: float(v) if 0 < float(v) <= 86400 else _bad("bad action_timeout"),
-    "temperature": lambda v: float(v) if 0 <= float(v) <= 2 else _bad("temperature must be 0..2"),
+# Settings a client may choose per episode, and how each is checked (never coerced).
+OVERRIDES: dict[str, Callable[[Any, str], Any]] = {
+    "model": _model_name,
+    "base_url": validation.http_url,
+    "approval": _approval,
+    "max_turns": lambda v, name: validation.integer(v, name, 1, 100),
+    "action_timeout": lambda v, name: validation.number(v, name, 0, 86400, low_open=True),
+    "temperature": lambda v, name: validation.number(v, name, 0, 2),
 }
-
-
-def _bad(message: str) -> Any:
-    raise BadRequest(message)
 
 
 def parse_overrides(raw: Any) -> dict[str, Any]:
@@ -89,10 +92,7 @@ def parse_overrides(raw: Any) -> dict[str, Any]:
             raise BadRequest(f"unknown setting {key!r}; allowed: {', '.join(OVERRIDES)}")
         if value in (None, ""):
             continue
-        try:
-            parsed[key] = OVERRIDES[key](value)
-        except (TypeError, ValueError):
-            raise BadRequest(f"bad value for setting {key!r}") from None
+        parsed[key] = OVERRIDES[key](value, key)
     return parsed
 
 
@@ -123,6 +123,7 @@ class EpisodeManager:
         kernel_manager: Any,
         store: EpisodeStore,
         log: logging.Logger | None = None,
+        keep_finished: int = 20,
     ) -> None:
         self.settings = settings
         self.kernel_manager = kernel_manager
@@ -134,6 +135,9 @@ class EpisodeManager:
         # episode id -> open event streams; kept across follow-ups, so a client watching a
         # finished episode sees the next message's events without reconnecting.
         self._subscribers: dict[str, list[Subscriber]] = {}
+        # Finished episodes still in memory, oldest first (see _retire).
+        self._recent: OrderedDict[str, None] = OrderedDict()
+        self.keep_finished = keep_finished
         self.model = resolve_model(settings, log=self.log)  # an endpoint, the local model or none
 
     # ---- queries ----
@@ -245,7 +249,12 @@ class EpisodeManager:
         self.store.create(episode)
         live = LiveEpisode(episode, kernel_id)
         self._live[episode.id] = live
-        self._launch(live, None, overrides)
+        try:
+            self._launch(live, None, overrides)
+        except EpisodeError:
+            del self._live[episode.id]
+            self.store.discard(episode.id)  # nothing ran: leave no half-made episode
+            raise
         return episode
 
     def import_episode(
@@ -292,12 +301,20 @@ class EpisodeManager:
         live = self._live.get(episode_id)
         if live is not None and live.running:
             raise Conflict(f"episode {episode_id} is still running")
+        if self.store.running_elsewhere(episode_id):
+            raise Conflict(
+                f"episode {episode_id} is running on another Jupyter server that shares this "
+                "store; continue it there, or when it ends"
+            )
+        if live is not None and live.episode.last_seq != self.store.last_seq(episode_id):
+            live = None  # another server continued it meanwhile: the store is the truth
         episode = live.episode if live else self.store.load(episode_id)
         if episode is None:
             raise NotFound(f"no episode {episode_id}")
         kernel_id = kernel_id or episode.metadata.get("kernel_id", "")
         self._forget_gone_kernels()
         self._check_kernel(kernel_id)
+        self.store.claim(episode_id)
         episode.metadata["kernel_id"] = kernel_id
         live = live or LiveEpisode(episode, kernel_id)
         live.kernel_id, live.stop, live.approve_rest = kernel_id, StopSignal(), False
@@ -313,6 +330,7 @@ class EpisodeManager:
         if base_url and base_url.rstrip("/") != (llm_config.base_url or "").rstrip("/"):
             # The configured key belongs to the configured endpoint, never to one a client names.
             llm_config.base_url, llm_config.api_key = base_url, NO_KEY
+            llm_config.trusted = False  # nor the organization, project or custom headers
         policy = self.settings.policy(
             max_turns=overrides.get("max_turns"), action_timeout=overrides.get("action_timeout")
         )
@@ -338,11 +356,13 @@ class EpisodeManager:
             # Code the notebook's cells do not show is always asked about.
             ask = approval == "ask" or bool(episode.metadata.get("cells_differ"))
             rerun = Restore(code, self._approver(live) if ask else None)
-        executor = self._executor(live.kernel_id)
+        try:  # anything that fails here fails before the kernel is marked busy
+            llm = self.model.client(llm_config)
+            executor = self._executor(live.kernel_id)
+        except Exception as err:
+            raise BadRequest(f"could not start the episode: {type(err).__name__}: {err}") from err
         self._busy[live.kernel_id] = episode.id
-        live.task = asyncio.ensure_future(
-            self._drive(live, self.model.client(llm_config), executor, policy, message, rerun)
-        )
+        live.task = asyncio.ensure_future(self._drive(live, llm, executor, policy, message, rerun))
 
     def _approver(self, live: LiveEpisode) -> Any:
         async def approver(episode: Episode, step: Step) -> Decision:
@@ -400,6 +420,20 @@ class EpisodeManager:
                 del self._busy[live.kernel_id]
             live.live_events.clear()
             await llm.close()
+            self._retire(live)
+
+    def _retire(self, live: LiveEpisode) -> None:
+        """Keep a finished episode in memory only while it is among the most recent few:
+        the store has the rest, and a server that ran thousands must not hold them all."""
+        episode_id = live.episode.id
+        self._recent.pop(episode_id, None)
+        self._recent[episode_id] = None
+        while len(self._recent) > self.keep_finished:
+            oldest = next(iter(self._recent))
+            del self._recent[oldest]
+            held = self._live.get(oldest)
+            if held is not None and not held.running:
+                del self._live[oldest]
 
     async def _wait_for_users_cell(self, live: LiveEpisode) -> None:
         """Before the episode's first request to its kernel: while the kernel runs something
@@ -417,17 +451,67 @@ class EpisodeManager:
     def _publish(self, live: LiveEpisode, event: Event) -> None:
         try:
             self.store.append(live.episode, event)
-        except Exception:  # a full disk must not stop the episode; say so loudly
-            self.log.exception("codeact-lab: could not store event %s", event.seq)
-        if event.type in TRANSIENT_EVENTS:
+        except StoreError as err:
+            # A step the store cannot keep would be lost at the next restart: end the
+            # episode now, saying why, rather than go on with silent gaps.
+            self.log.error("codeact-lab: episode %s: %s", live.episode.id, err)
+            live.stop.set(
+                f"the episode could not be saved, so it was ended: {err}", FinalState.FAILED
+            )
+        sent_outputs = self._live_outputs(live, event)
+        if event.type is EventType.OUTPUT:
+            # A reconnecting client needs the outputs so far, not every patch: keep one
+            # snapshot (the step's outputs, already rebuilt by the reducer), so the draft
+            # held costs the output's size once, whatever the number of patches.
+            step_id = event.data["step_id"]
+            step = live.episode.find(step_id)
+            live.live_events = [
+                e
+                for e in live.live_events
+                if not (e.type is EventType.OUTPUT and e.data["step_id"] == step_id)
+            ]
+            outputs = step.data.get("outputs", []) if step is not None else []
+            live.live_events.append(
+                Event(
+                    EventType.OUTPUT,
+                    event.seq,
+                    event.time,
+                    {"step_id": step_id, "outputs": outputs},
+                )
+            )
+        elif event.type in TRANSIENT_EVENTS:
             live.live_events.append(event)
         elif event.type in (EventType.ASSISTANT_MESSAGE, EventType.ACTION_FINISHED):
             live.live_events.clear()  # the draft and partial outputs are now whole
         subscribers = self._subscribers.get(live.episode.id)
         if subscribers:
-            message = json.dumps(event.to_dict())
+            message = json.dumps(self._wire(live, event, sent_outputs))
             for send in list(subscribers):
                 send(message)
+
+    @staticmethod
+    def _live_outputs(live: LiveEpisode, event: Event) -> list[dict[str, Any]] | None:
+        """For an action that finishes: the outputs its live clients already have."""
+        if event.type is not EventType.ACTION_FINISHED:
+            return None
+        for held in live.live_events:
+            if held.type is EventType.OUTPUT and held.data["step_id"] == event.data["step_id"]:
+                outputs: list[dict[str, Any]] = held.data["outputs"]
+                return outputs
+        return []  # the action's step was sent with no outputs
+
+    @staticmethod
+    def _wire(
+        live: LiveEpisode, event: Event, sent_outputs: list[dict[str, Any]] | None
+    ) -> dict[str, Any]:
+        """The event as live clients get it: a finished action's outputs as a patch from
+        what the live patches already gave them (the store keeps them whole)."""
+        message = event.to_dict()
+        if sent_outputs is not None and "outputs" in event.data:
+            data = {k: v for k, v in event.data.items() if k != "outputs"}
+            data["outputs_patch"] = diff_outputs(sent_outputs, event.data["outputs"])
+            message["data"] = data
+        return message
 
     # ---- controls ----
     def _live_or_404(self, episode_id: str) -> LiveEpisode:

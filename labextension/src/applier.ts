@@ -50,6 +50,7 @@ import { Signal } from '@lumino/signaling';
 import { EpisodeRegistry } from './episodes';
 
 import { EpisodeModel, IActionData, IEpisodeEvent, IStep } from './model';
+import { markdownWithoutRemoteFetches } from './noremote';
 
 /** The cell metadata key that ties a cell to its episode step. */
 export const CELL_METADATA_KEY = 'codeact';
@@ -302,7 +303,7 @@ export class NotebookApplier implements IDisposable {
       if (step.kind === 'solution') {
         shared.insertCell(index, {
           cell_type: 'markdown',
-          source: `**Answer:** ${step.data.text ?? ''}`,
+          source: `**Answer:** ${markdownWithoutRemoteFetches(step.data.text ?? '')}`,
           metadata: { [CELL_METADATA_KEY]: { ...mark } }
         });
         markApplied(shared, model.id, step.id);

@@ -8,6 +8,8 @@ import type { IRenderMime } from '@jupyterlab/rendermime-interfaces';
 
 import * as React from 'react';
 
+import { NoRemoteSanitizer } from './noremote';
+
 const MARKDOWN = 'text/markdown';
 
 /**
@@ -66,7 +68,11 @@ export function Markdown(props: IMarkdownProps): JSX.Element {
   const queue = React.useRef<RenderQueue | null>(null);
 
   React.useEffect(() => {
-    const renderer = rendermime.createRenderer(MARKDOWN);
+    // Model text loads nothing remote (see noremote.ts).
+    const safe = rendermime.clone({
+      sanitizer: new NoRemoteSanitizer(rendermime.sanitizer)
+    });
+    const renderer = safe.createRenderer(MARKDOWN);
     queue.current = new RenderQueue(renderer);
     host.current?.appendChild(renderer.node);
     return () => {

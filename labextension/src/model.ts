@@ -145,6 +145,32 @@ function updateAction(
 }
 
 /**
+ * A live-output patch (`output` event data): keep the first `from` outputs;
+ * with `append`, output `from` is a stream that grew by that text and
+ * `outputs` follow it; otherwise `outputs` replace the rest. Mirrors
+ * `apply_patch` in codeact_lab/agent/output_patch.py.
+ */
+export interface IOutputPatch {
+  from?: number;
+  append?: string;
+  outputs: IOutput[];
+}
+
+export function applyOutputPatch(
+  outputs: IOutput[],
+  patch: IOutputPatch
+): IOutput[] {
+  const start = patch.from ?? 0;
+  const result = outputs.slice(0, start);
+  if (patch.append !== undefined && start < outputs.length) {
+    const grown = { ...outputs[start] } as IOutput & { text?: string };
+    grown.text = String(grown.text ?? '') + patch.append;
+    result.push(grown);
+  }
+  return result.concat(patch.outputs ?? []);
+}
+
+/**
  * Apply one event to a record, in place. Returns false (and changes nothing)
  * for an event already applied: applying an event twice is harmless.
  */
@@ -223,11 +249,26 @@ export function applyEvent(
     case 'execute_input':
       updateAction(ep, d.step_id, { execution_count: d.execution_count });
       break;
-    case 'output':
-      updateAction(ep, d.step_id, { outputs: d.outputs });
+    case 'output': {
+      const step = findStep(ep, d.step_id);
+      if (step) {
+        step.data.outputs = applyOutputPatch(
+          step.data.outputs ?? [],
+          d as IOutputPatch
+        );
+      }
       break;
+    }
     case 'action_finished': {
-      const { step_id, ...fields } = d;
+      const { step_id, outputs_patch, ...fields } = d;
+      const step = findStep(ep, step_id);
+      if (step && outputs_patch) {
+        // Live clients get the finished outputs as a patch from what they have.
+        fields.outputs = applyOutputPatch(
+          step.data.outputs ?? [],
+          outputs_patch
+        );
+      }
       updateAction(ep, step_id, fields);
       break;
     }

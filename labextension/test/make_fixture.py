@@ -12,6 +12,8 @@ import json
 from pathlib import Path
 
 from codeact_lab.agent.episode import Episode, EpisodeSettings, EventType, StepKind
+from codeact_lab.agent.kernel_executor import OutputCollector
+from codeact_lab.agent.output_patch import OutputTracker, diff_outputs
 
 ep = Episode(task="sum the numbers", settings=EpisodeSettings(model="scripted", approval="ask"))
 ep.metadata = {"notebook_path": "sum.ipynb", "kernel_id": "k1", "anchor_cell_id": "c1"}
@@ -64,6 +66,7 @@ emit(EventType.ACTION_STARTED, step_id=a2)
 emit(EventType.EXECUTE_INPUT, step_id=a2, execution_count=3)
 partial = [{"output_type": "stream", "name": "stdout", "text": "1"}]
 emit(EventType.OUTPUT, step_id=a2, outputs=partial)
+emit(EventType.OUTPUT, step_id=a2, **{"from": 0, "append": "4", "outputs": []})
 whole = [{"output_type": "stream", "name": "stdout", "text": "14\n"}]
 emit(EventType.ACTION_FINISHED, step_id=a2, status="ok", outputs=whole, execution_count=3,
      duration=0.01, outputs_truncated=False, timeout=None)
@@ -82,3 +85,37 @@ start = {**ep.to_dict(), "system": "", "steps": [], "state": None, "reason": "",
 out = Path(__file__).parent / "fixtures" / "episode.json"
 out.write_text(json.dumps({"start": start, "events": events, "expected": ep.to_dict()}, indent=1))
 print(f"wrote {len(events)} events to {out}")
+
+# Live-output patches (src/model.ts applyOutputPatch against output_patch.py): the
+# collector's outputs after each IOPub message, and the patch the loop sends for them.
+collector, tracker, patches = OutputCollector(max_chars=10_000), OutputTracker(), []
+for kind, content in [
+    ("stream", {"name": "stdout", "text": "loading"}),
+    ("stream", {"name": "stdout", "text": "... done\n"}),
+    ("display_data", {"data": {"text/plain": "10%"}, "metadata": {},
+                      "transient": {"display_id": "bar"}}),
+    ("stream", {"name": "stderr", "text": "warning\n"}),
+    ("update_display_data", {"data": {"text/plain": "90%"}, "metadata": {},
+                             "transient": {"display_id": "bar"}}),
+    ("stream", {"name": "stderr", "text": "again\n"}),
+    ("clear_output", {"wait": False}),
+    ("execute_result", {"data": {"text/plain": "42"}, "metadata": {}, "execution_count": 3}),
+]:
+    collector.add({"header": {"msg_type": kind}, "parent_header": {}, "content": content})
+    patch = tracker.patch(collector.outputs)
+    patches.append({"patch": patch, "expected": json.loads(json.dumps(collector.outputs))})
+# A finished action, as live clients get it: its outputs as a patch from the live ones.
+live_outputs = json.loads(json.dumps(patches[-1]["expected"]))
+finished = Episode(task="t")
+finished.event(EventType.EPISODE_STARTED, task="t", settings={})
+finished.step_event(EventType.ACTION, StepKind.ACTION, code="x", outputs=[], status="running")
+finished.event(EventType.OUTPUT, step_id=finished.steps[0].id, outputs=live_outputs)
+final = [*live_outputs, {"output_type": "stream", "name": "stderr", "text": "[... cut ...]"}]
+wire = {"step_id": finished.steps[0].id, "status": "ok",
+        "outputs_patch": diff_outputs(live_outputs, final)}
+finished.event(EventType.ACTION_FINISHED, **wire)
+assert finished.steps[0].data["outputs"] == final
+out = Path(__file__).parent / "fixtures" / "output_patches.json"
+out.write_text(json.dumps({"patches": patches, "finish": {"live": live_outputs, "data": wire,
+                                                          "expected": final}}, indent=1))
+print(f"wrote {len(patches)} output patches to {out}")

@@ -9,7 +9,12 @@
 const assert = require('node:assert/strict');
 const { test } = require('node:test');
 const fixture = require('./fixtures/episode.json');
-const { EpisodeModel, applyEvent } = require('../test-build/model.js');
+const patches = require('./fixtures/output_patches.json');
+const {
+  EpisodeModel,
+  applyEvent,
+  applyOutputPatch
+} = require('../test-build/model.js');
 const { splitReply } = require('../test-build/segments.js');
 
 /** The record's fields the Python reducer owns (the server adds the rest). */
@@ -161,4 +166,36 @@ test('a streaming reply hides a half-written tag and keeps an open block', () =>
       ['b = 2', true, 1]
     ]
   );
+});
+
+test('live-output patches rebuild every snapshot the Python collector had', () => {
+  let outputs = [];
+  for (const { patch, expected } of patches.patches) {
+    outputs = applyOutputPatch(outputs, patch);
+    assert.deepEqual(outputs, expected);
+  }
+  assert.ok(patches.patches.some(({ patch }) => patch.append !== undefined));
+  assert.ok(
+    patches.patches.some(({ patch }) => patch.from > 0 && !patch.append)
+  );
+});
+
+test('a finished action sent as a patch from the live outputs', () => {
+  const { live: liveOutputs, data, expected } = patches.finish;
+  const ep = {
+    ...fixture.start,
+    last_seq: 0,
+    steps: [
+      {
+        id: data.step_id,
+        kind: 'action',
+        time: 0,
+        data: { outputs: liveOutputs }
+      }
+    ]
+  };
+  const state = { drafts: {}, retry: null, turn: 0 };
+  applyEvent(ep, state, { type: 'action_finished', seq: 1, time: 0, data });
+  assert.deepEqual(ep.steps[0].data.outputs, expected);
+  assert.equal(ep.steps[0].data.status, 'ok');
 });
