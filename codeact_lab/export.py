@@ -236,3 +236,18 @@ def episode_from_notebook(nb: nbformat.NotebookNode) -> Episode:
     episode = Episode.from_dict(record)
     episode.settings = EpisodeSettings.from_dict(record.get("settings"))
     return episode
+
+
+def hides_code(nb: nbformat.NotebookNode, episode: Episode) -> bool:
+    """Whether continuing ``episode`` would re-run code that the notebook's cells do not show
+    as it is (the record says one thing, the cells another, or there is no cell)."""
+    sources = {}
+    for cell in nb.cells:
+        step_id = (cell.metadata.get("codeact") or {}).get("step")
+        if step_id and cell.cell_type == "code":
+            sources[step_id] = cell.source
+    return any(
+        sources.get(step.id) != step.data.get("code")
+        for step in episode.steps_of(StepKind.ACTION)
+        if step.data.get("status") == ActionStatus.OK.value and step.data.get("format") != "restore"
+    )

@@ -52,6 +52,7 @@ class ActionStatus(str, Enum):
     TIMEOUT = "timeout"  # interrupted after the action timeout
     INTERRUPTED = "interrupted"  # interrupted by a stop
     DEAD = "dead"  # the kernel died while running it
+    RESTARTED = "restarted"  # the user restarted the kernel while it ran
     SKIPPED = "skipped"  # not run (an earlier action of the same reply failed, or a stop)
 
 
@@ -123,7 +124,8 @@ class Step:
       user:        {text}
       assistant:   {text, turn, finish_reason, usage}
       action:      {code, turn, index, status, outputs, execution_count, duration,
-                    approval: {decision, note} | None, format: "tag" | "fence"}
+                    approval: {decision, note} | None, format: "tag" | "fence" | "restore",
+                    model_code: the model's code, when the user edited it before it ran}
       observation: {text, images: [base64 png], turn, action_ids}
       solution:    {text, turn}
       error:       {message, kind, turn}
@@ -151,7 +153,7 @@ class EventType(str, Enum):
     ASSISTANT_MESSAGE = "assistant_message"  # step: assistant
     ACTION = "action"  # step: action (status pending)
     AWAITING_APPROVAL = "awaiting_approval"  # data: {step_id}
-    APPROVAL = "approval"  # data: {step_id, decision, note}
+    APPROVAL = "approval"  # data: {step_id, decision, note, code: the user's edit | None}
     ACTION_STARTED = "action_started"  # data: {step_id}
     EXECUTE_INPUT = "execute_input"  # data: {step_id, execution_count}
     OUTPUT = "output"  # data: {step_id, from?, append?, outputs}  a patch (output_patch.py)
@@ -162,10 +164,15 @@ class EventType(str, Enum):
     SOLUTION = "solution"  # step: solution
     ERROR = "error"  # step: error
     FINAL = "final"  # data: {state, reason}
+    # data: {waiting}  the kernel runs something the episode did not start (the user's cell):
+    # the episode waits for it (live only, not stored)
+    KERNEL_BUSY = "kernel_busy"
 
 
 # Events that are only a live view and are not needed to rebuild the record.
-TRANSIENT_EVENTS = frozenset({EventType.TEXT_DELTA, EventType.MODEL_RETRY, EventType.OUTPUT})
+TRANSIENT_EVENTS = frozenset(
+    {EventType.TEXT_DELTA, EventType.MODEL_RETRY, EventType.OUTPUT, EventType.KERNEL_BUSY}
+)
 
 
 @dataclass
@@ -246,6 +253,11 @@ class Episode:
             }
             if d["decision"] == "reject":
                 update["status"] = ActionStatus.REJECTED.value
+            edited = self.find(d["step_id"])
+            if d.get("code") is not None and edited is not None:
+                # The user edited the proposed code: what runs is theirs; the model's is kept.
+                update["model_code"] = edited.data.get("model_code", edited.data.get("code"))
+                update["code"] = d["code"]
             self._update_action(d["step_id"], **update)
         elif ev.type is EventType.EXECUTE_INPUT:
             self._update_action(d["step_id"], execution_count=d.get("execution_count"))

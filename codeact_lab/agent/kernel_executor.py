@@ -7,6 +7,13 @@ short grace for the kernel to go idle), a stop (the same interrupt), and kernel
 death (the IOPub stream goes quiet and the manager or heartbeat says the kernel
 is gone: reported as DEAD at once, not as a hang).
 
+The kernel is shared with its owner, so nothing here ever interrupts what it did
+not start: an action's timeout counts from its ``execute_input`` (a request queued
+behind the user's cell is not running yet), a stop before then waits for the
+action to start and interrupts only it, and a probe that gets no answer gives up
+without interrupting. A restart by the user ends the running action at once as
+RESTARTED (the kernel's ``generation`` changed).
+
 Outputs are built with ``nbformat.v4.output_from_msg``, so they are exactly what
 a notebook cell would hold, ``clear_output`` and ``update_display_data`` included.
 """
@@ -30,6 +37,8 @@ from .redact import redact
 
 AliveCheck = Callable[[], Awaitable[bool]]
 Interrupter = Callable[[], Awaitable[Any]]
+# A token that changes when the kernel is restarted (or is being restarted).
+Generation = Callable[[], object]
 
 __all__ = ["TRUNCATION_NOTE", "KernelExecutor", "OutputCollector", "new_client"]
 
@@ -124,6 +133,18 @@ class OutputCollector:
         return self.outputs
 
 
+def kernel_generation(manager: Any) -> Generation:
+    """The kernel process a local manager runs, as a token: it changes as soon as a restart
+    begins (the manager marks itself shutting down, then starts a new process)."""
+
+    def token() -> object:
+        if getattr(manager, "shutting_down", False):
+            return "restarting"
+        return getattr(getattr(manager, "provisioner", None), "pid", None)
+
+    return token
+
+
 def new_client(manager: Any) -> Any:
     """A client of ``manager``'s kernel with a session identity of its own.
 
@@ -145,6 +166,7 @@ class KernelExecutor:
             new_client(manager),
             is_alive=manager.is_alive,
             interrupt=manager.interrupt_kernel,
+            generation=kernel_generation(manager),
             **kwargs,
         )
 
@@ -154,6 +176,7 @@ class KernelExecutor:
         *,
         is_alive: AliveCheck | None = None,
         interrupt: Interrupter | None = None,
+        generation: Generation | None = None,
         interrupt_grace: float = 5.0,
         liveness_interval: float = 0.5,
         max_stored_output_chars: int = 1_000_000,
@@ -164,12 +187,15 @@ class KernelExecutor:
         self.secrets = [s for s in secrets or [] if s]
         self._is_alive = is_alive or client.is_alive
         self._interrupt = interrupt or self._default_interrupt
+        self._generation = generation or (lambda: None)
         self.interrupt_grace = interrupt_grace
         self.liveness_interval = liveness_interval
         self.max_stored_output_chars = max_stored_output_chars
         self.max_stored_image_bytes = max_stored_image_bytes
         self.lock = asyncio.Lock()
         self._running: str | None = None  # msg_id of the request in flight
+        self._started = False  # the kernel began running it (execute_input seen)
+        self._started_at: float | None = None
         self._stop_requested = False
         self._ready = False
         self._lost = False  # set by a host that saw the kernel restart or die
@@ -203,7 +229,9 @@ class KernelExecutor:
         if not self._active:
             return
         self._stop_requested = True
-        if self._running is not None:
+        if self._running is not None and self._started:
+            # Not started yet: the kernel runs the user's cell; ``_follow`` interrupts
+            # the action as soon as it starts instead.
             await self._interrupt()
 
     async def execute(
@@ -215,9 +243,9 @@ class KernelExecutor:
         on_input: InputCallback | None = None,
     ) -> ExecutionResult:
         async with self.lock:
-            started = time.monotonic()
-            self._stop_requested = self._lost = False
+            self._stop_requested = self._lost = self._started = False
             self._active = True
+            started: float | None = None  # when the kernel began running it
             try:
                 await self.ensure_ready()
                 if self._stop_requested:
@@ -225,9 +253,13 @@ class KernelExecutor:
                 collector = OutputCollector(
                     self.max_stored_output_chars, self.secrets, self.max_stored_image_bytes
                 )
+                generation = self._generation()
                 msg_id = self.client.execute(code, store_history=True, allow_stdin=False)
                 self._running = msg_id
-                status, count = await self._follow(msg_id, timeout, collector, on_output, on_input)
+                status, count = await self._follow(
+                    msg_id, timeout, collector, on_output, on_input, generation
+                )
+                started = self._started_at
             finally:
                 self._running = None
                 self._active = False
@@ -235,14 +267,15 @@ class KernelExecutor:
                 status=status,
                 outputs=collector.finish(),
                 execution_count=count,
-                duration=time.monotonic() - started,
+                duration=0.0 if started is None else time.monotonic() - started,
                 outputs_truncated=collector.truncated,
             )
 
     async def evaluate(self, expression: str, timeout: float = 5.0) -> Any:
         """Evaluate a Python expression in the kernel silently: no history, no output, no
         execution count. Returns the value when it is a literal (its repr is read back
-        with ``ast.literal_eval``), else None; on timeout the kernel is interrupted."""
+        with ``ast.literal_eval``), else None. On timeout it gives up and returns None
+        without interrupting: the kernel may be busy with the user's own cell."""
         async with self.lock:
             await self.ensure_ready()
             msg_id = self.client.execute(
@@ -270,7 +303,6 @@ class KernelExecutor:
                     return ast.literal_eval(text)
                 except (ValueError, SyntaxError):
                     return None
-            await self._interrupt()
             return None
 
     async def _follow(
@@ -280,19 +312,26 @@ class KernelExecutor:
         collector: OutputCollector,
         on_output: OutputCallback | None,
         on_input: InputCallback | None,
+        generation: object = None,
     ) -> tuple[ActionStatus, int | None]:
-        deadline = None if timeout is None else time.monotonic() + timeout
+        # The timeout starts with execute_input: until then the kernel runs something else.
+        deadline: float | None = None
+        self._started_at = None
         grace_deadline: float | None = None
         timed_out = False
         count: int | None = None
         had_error = False
         while True:
             now = time.monotonic()
+            if self._lost:  # the server's restarter saw it die
+                return ActionStatus.DEAD, count
+            if self._generation() != generation:
+                return ActionStatus.RESTARTED, count  # the user restarted the kernel
             if grace_deadline is None and deadline is not None and now >= deadline:
                 timed_out = True
                 grace_deadline = now + self.interrupt_grace
                 await self._interrupt()
-            if self._stop_requested and grace_deadline is None:
+            if self._stop_requested and self._started and grace_deadline is None:
                 grace_deadline = now + self.interrupt_grace
             if grace_deadline is not None and now >= grace_deadline:
                 break  # the kernel ignores the interrupt; give the action up
@@ -315,6 +354,11 @@ class KernelExecutor:
                 continue
             if kind == "execute_input":
                 count = msg["content"].get("execution_count")
+                self._started, self._started_at = True, time.monotonic()
+                if timeout is not None:
+                    deadline = self._started_at + timeout
+                if self._stop_requested:  # stopped while it waited for the user's cell
+                    await self._interrupt()
                 if on_input:
                     on_input(count)
                 continue
@@ -324,6 +368,8 @@ class KernelExecutor:
                 on_output(collector.outputs)
         reply_count, reply_status = await self._reply(msg_id)
         count = count if count is not None else reply_count
+        if not self._lost and self._generation() != generation:
+            return ActionStatus.RESTARTED, count  # the restart's own interrupt ended it
         if timed_out:
             return ActionStatus.TIMEOUT, count
         if self._stop_requested:

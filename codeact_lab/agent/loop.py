@@ -38,9 +38,13 @@ from .prompts import (
     EMPTY_REPLY,
     FORMAT_REMINDER,
     REPEATED_ACTION,
+    RESTORE_HEADER,
+    RESTORE_REJECTED,
+    RESTORED,
     SKIPPED_AFTER_FAILURE,
     SOLUTION_AFTER_FAILED_ACTION,
     TRUNCATED_ACTION,
+    USER_EDITED,
     PromptTemplate,
 )
 
@@ -49,6 +53,7 @@ from .prompts import (
 class Decision:
     approve: bool
     note: str | None = None
+    code: str | None = None  # the user's edit of the proposed code: what runs instead
 
 
 class Approver(Protocol):
@@ -70,6 +75,17 @@ class Policy:
     # Turns an action's content into Python (the paper's JSON and text action modes);
     # a ValueError is reported to the model as the action's error. None: content is code.
     translate_action: Callable[[str], str] | None = None
+
+
+@dataclass
+class Restore:
+    """Re-run an episode's earlier code before its follow-up (it continues in a new kernel).
+
+    It runs as one action the user sees (a cell) and, with an ``approver``, approves first.
+    """
+
+    code: str
+    approver: Approver | None = None  # None: it runs at once (the user approves everything)
 
 
 class StopSignal:
@@ -127,7 +143,9 @@ class _Run:
         prompt: PromptTemplate,
         tools: str,
         context: str,
+        restore: Restore | None = None,
     ) -> None:
+        self.restore = restore
         self.ep = episode
         self.llm = llm
         self.executor = executor
@@ -198,9 +216,19 @@ class _Run:
                 system=self.system,
             )
             yield ep.step_event(EventType.USER_MESSAGE, StepKind.USER, text=ep.task)
-        if message is not None:
-            yield ep.step_event(EventType.USER_MESSAGE, StepKind.USER, text=message)
+        elif not ep.system:  # imported: the prompt is this server's, never the file's
+            yield ep.event(
+                EventType.EPISODE_STARTED,
+                task=ep.task,
+                settings=ep.settings.to_dict(),
+                system=self.system,
+            )
         try:
+            if self.restore is not None:
+                async for ev in self._restore(self.restore):
+                    yield ev
+            if message is not None:
+                yield ep.step_event(EventType.USER_MESSAGE, StepKind.USER, text=message)
             for _ in range(self.policy.max_turns):
                 if self.stop.is_set():
                     raise _Stopped()
@@ -406,15 +434,19 @@ class _Run:
             approval=None,
         )
 
-    async def _approve_and_execute(self, step: Step) -> AsyncIterator[Any]:
+    async def _approve_and_execute(
+        self, step: Step, approver: Approver | None = None, *, use_policy: bool = True
+    ) -> AsyncIterator[Any]:
+        """Ask ``approver`` (else the policy's, unless ``use_policy`` is off), then run."""
         ep = self.ep
-        if self.policy.approver is not None:
+        asked = approver or (self.policy.approver if use_policy else None)
+        if asked is not None:
             yield ep.event(EventType.AWAITING_APPROVAL, step_id=step.id)
-            approver = self.policy.approver
             decision: Decision | None = None
 
             async def ask(_queue: asyncio.Queue[Any]) -> Decision:
-                return await approver(ep, step)
+                assert asked is not None
+                return await asked(ep, step)
 
             try:
                 async for item in self._pump(ask, lambda task: task.cancel()):
@@ -424,11 +456,15 @@ class _Run:
                 yield ep.event(EventType.ACTION_FINISHED, step_id=step.id, status=status)
                 raise
             assert decision is not None
+            edit = {}
+            if decision.approve and decision.code not in (None, step.data["code"]):
+                edit = {"code": decision.code}  # the user's edit wins
             yield ep.event(
                 EventType.APPROVAL,
                 step_id=step.id,
                 decision="approve" if decision.approve else "reject",
                 note=decision.note,
+                **edit,
             )
             if not decision.approve:
                 yield (_DONE, None)
@@ -495,6 +531,45 @@ class _Run:
         result.status = status
         yield (_DONE, result)
 
+    async def _restore(self, restore: Restore) -> AsyncIterator[Event]:
+        """Run the earlier code as one action (approved first when asked), and tell the model."""
+        ep = self.ep
+        step_ev = ep.step_event(
+            EventType.ACTION,
+            StepKind.ACTION,
+            code=f"{RESTORE_HEADER}\n\n{restore.code}",
+            turn=ep.turns,
+            index=0,
+            format="restore",
+            status=ActionStatus.PENDING.value,
+            outputs=[],
+            execution_count=None,
+            duration=None,
+            approval=None,
+        )
+        yield step_ev
+        step = ep.find(step_ev.data["step"]["id"])
+        assert step is not None
+        result: ExecutionResult | None = None
+        async for item in self._approve_and_execute(step, restore.approver, use_policy=False):
+            if isinstance(item, tuple) and item[0] is _DONE:
+                result = item[1]
+            else:
+                yield item
+        if result is None:
+            text = RESTORE_REJECTED
+        else:
+            content = format_observation(
+                result.outputs,
+                result.status,
+                max_chars=self.policy.max_output_chars,
+                timeout=step.data.get("timeout"),
+            )
+            text = RESTORED.format(result=content.text)
+        yield self._observation(ep.turns, text, [], [step.id])
+        if self.stop.is_set():
+            raise _Stopped()
+
     def _output_event(
         self, step: Step, outputs: list[dict[str, Any]], patch: dict[str, Any]
     ) -> Event:
@@ -530,6 +605,8 @@ class _Run:
                     timeout=step.data.get("timeout"),
                 )
                 text, images = content.text, images + content.images
+                if "model_code" in step.data:
+                    text = USER_EDITED.format(code=step.data["code"]) + "\n" + text
                 earlier = self._earlier_identical(step)
                 if earlier is not None:
                     text += "\n" + REPEATED_ACTION.format(turn=earlier)
@@ -567,9 +644,11 @@ async def run(
     prompt: PromptTemplate | None = None,
     tools: str = "",
     context: str = "",
+    restore: Restore | None = None,
 ) -> AsyncIterator[Event]:
     """Run the CodeAct loop for the episode's task (a new episode) or for ``message``
-    (a follow-up on an episode that already has history). Yields every event."""
+    (a follow-up on an episode that already has history), after ``restore``'s code when
+    given. Yields every event."""
     state = _Run(
         episode,
         llm,
@@ -579,6 +658,7 @@ async def run(
         prompt or PromptTemplate(),
         tools,
         context,
+        restore,
     )
     async for event in state.events(message):
         yield event

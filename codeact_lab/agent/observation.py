@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .episode import ActionStatus
+from .prompts import KERNEL_RESTARTED
 
 # CSI sequences (colours, cursor moves) and OSC sequences (hyperlinks, titles).
 _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
@@ -95,6 +96,8 @@ def status_note(status: ActionStatus, timeout: float | None = None) -> str:
         )
     if status is ActionStatus.INTERRUPTED:
         return "[Execution was interrupted.]"
+    if status is ActionStatus.RESTARTED:
+        return KERNEL_RESTARTED
     return ""
 
 

@@ -71,6 +71,28 @@ SOLUTION_AFTER_FAILED_ACTION = (
     "so the answer was not accepted. Fix the code first."
 )
 
+KERNEL_RESTARTED = (
+    "[The user restarted the kernel while this code ran, so it was stopped. Everything defined "
+    "before (variables, imports, functions) is gone: re-create what you need.]"
+)
+
+USER_EDITED = "[The user edited your code before it ran. It ran as:]\n{code}\n[Its output:]"
+
+RESTORE_HEADER = (
+    "# Re-running the code of this episode's earlier actions, so that this kernel\n"
+    "# has the variables they made (the episode continues from another notebook)."
+)
+
+RESTORED = (
+    "[The user continued this conversation in a new kernel. The code of your earlier "
+    "actions was re-run there first:]\n{result}"
+)
+
+RESTORE_REJECTED = (
+    "[The user continued this conversation in a new kernel and did not let your earlier "
+    "actions re-run: the kernel has none of their variables.]"
+)
+
 
 @dataclass
 class PromptTemplate:

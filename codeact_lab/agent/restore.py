@@ -44,3 +44,16 @@ async def restore_kernel_state(episode: Episode, executor: Executor, timeout: fl
             await executor.execute(step.data["code"], timeout)
             count += 1
     return count
+
+
+def restore_code(episode: Episode) -> str | None:
+    """The code of the episode's actions that succeeded, as one action that re-makes their
+    variables in a new kernel (shown to the user and approved like any action), or None
+    when there is none. Failed actions are left out (in one cell, the first to raise again
+    would keep the rest from running), and so are earlier restores."""
+    parts = []
+    for step in episode.steps_of(StepKind.ACTION):
+        ok = step.data.get("status") == ActionStatus.OK.value
+        if ok and step.data.get("format") != "restore":
+            parts.append(step.data["code"].rstrip())
+    return "\n\n".join(parts) if parts else None

@@ -20,7 +20,7 @@ from tornado import web
 from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
 from .. import __version__
-from ..export import episode_from_notebook, episode_to_notebook
+from ..export import episode_from_notebook, episode_to_notebook, hides_code
 from . import validation
 from .manager import BadRequest, EpisodeError, EpisodeManager, parse_overrides
 
@@ -170,11 +170,13 @@ class ImportHandler(CodeActHandler):
         )
         model = await ensure_async(self.contents_manager.get(path, content=True, type="notebook"))
         try:
-            episode = episode_from_notebook(nbformat.from_dict(model["content"]))
+            nb = nbformat.from_dict(model["content"])
+            episode = episode_from_notebook(nb)
+            hidden = hides_code(nb, episode)
         except (ValueError, KeyError, TypeError, AttributeError) as err:
             # A hand-made or damaged record: say so, never a 500.
             raise BadRequest(f"the notebook's codeact record is not valid: {err}") from None
-        stored, new = self.manager.import_episode(episode, path)
+        stored, new = self.manager.import_episode(episode, path, hidden)
         self.reply(self.manager.describe(stored.id), 201 if new else 200)
 
 
@@ -206,8 +208,9 @@ class ApproveHandler(CodeActHandler):
     @authorized
     async def post(self, episode_id: str) -> None:
         await self.require_kernel_execute()  # approving runs the action
-        approve_rest = validation.boolean(self.json_body(), "all")
-        self.manager.approve(episode_id, approve_rest=approve_rest)
+        body = self.json_body()
+        approve_rest = validation.boolean(body, "all")
+        self.manager.approve(episode_id, approve_rest=approve_rest, code=body.get("code"))
         self.reply(self.manager.describe(episode_id))
 
 

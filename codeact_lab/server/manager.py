@@ -32,10 +32,12 @@ from ..agent import (
 )
 from ..agent.context import describe_kernel
 from ..agent.episode import TRANSIENT_EVENTS
+from ..agent.kernel_wait import wait_while_busy
 from ..agent.llm import NO_KEY, public_endpoint
+from ..agent.loop import Restore
 from ..agent.output_patch import diff_outputs
 from ..agent.redact import usable_secrets
-from ..agent.restore import events_from_episode, restore_kernel_state
+from ..agent.restore import events_from_episode, restore_code
 from ..config import CodeAct
 from ..local_model import resolve_model
 from . import validation
@@ -255,9 +257,12 @@ class EpisodeManager:
             raise
         return episode
 
-    def import_episode(self, episode: Episode, notebook_path: str) -> tuple[Episode, bool]:
+    def import_episode(
+        self, episode: Episode, notebook_path: str, hides_code: bool = True
+    ) -> tuple[Episode, bool]:
         """Store an episode that arrived as a record (an exported notebook). Returns it and
-        whether it was new (an episode this store already has is left as it is)."""
+        whether it was new (an episode this store already has is left as it is).
+        ``hides_code``: the notebook's cells do not show the code its record would re-run."""
         if self.store.exists(episode.id):
             known = self.episode(episode.id)
             if known.metadata.get("notebook_path") != notebook_path:
@@ -265,7 +270,15 @@ class EpisodeManager:
                 known.metadata["notebook_path"] = notebook_path
                 self.store.update_summary(known)
             return known, False
-        episode.metadata = {**episode.metadata, "notebook_path": notebook_path}
+        # Nothing of the file decides how it runs here: no kernel, no request id, and no system
+        # prompt (the next message gets this server's). Whether its cells show the code its
+        # record would re-run is worked out from the file, never read from it.
+        episode.metadata = {
+            "notebook_path": notebook_path,
+            "imported": True,
+            "cells_differ": hides_code,
+        }
+        episode.system = ""
         self.store.create(episode)
         for event in events_from_episode(episode):
             self.store.append(episode, event)
@@ -331,18 +344,25 @@ class EpisodeManager:
         restore: bool = False,
     ) -> None:
         llm_config, policy = self._configure(overrides)
-        approval = overrides.get("approval", live.episode.settings.approval or "auto")
+        episode = live.episode
+        # An imported episode's recorded approval came from a file: the user's own applies.
+        recorded = self.settings.approval if episode.metadata.get("imported") else None
+        approval = overrides.get("approval", recorded or episode.settings.approval or "auto")
         if approval == "ask":
             policy.approver = self._approver(live)
+        rerun = None
+        code = restore_code(episode) if restore else None
+        if code is not None:
+            # Code the notebook's cells do not show is always asked about.
+            ask = approval == "ask" or bool(episode.metadata.get("cells_differ"))
+            rerun = Restore(code, self._approver(live) if ask else None)
         try:  # anything that fails here fails before the kernel is marked busy
             llm = self.model.client(llm_config)
             executor = self._executor(live.kernel_id)
         except Exception as err:
             raise BadRequest(f"could not start the episode: {type(err).__name__}: {err}") from err
-        self._busy[live.kernel_id] = live.episode.id
-        live.task = asyncio.ensure_future(
-            self._drive(live, llm, executor, policy, message, restore)
-        )
+        self._busy[live.kernel_id] = episode.id
+        live.task = asyncio.ensure_future(self._drive(live, llm, executor, policy, message, rerun))
 
     def _approver(self, live: LiveEpisode) -> Any:
         async def approver(episode: Episode, step: Step) -> Decision:
@@ -364,14 +384,13 @@ class EpisodeManager:
         executor: KernelExecutor,
         policy: Any,
         message: str | None,
-        restore: bool = False,
+        restore: Restore | None = None,
     ) -> None:
         episode = live.episode
         try:
-            if restore:  # a fresh kernel: re-make the variables the episode's code made
-                await restore_kernel_state(episode, executor, policy.action_timeout)
+            await self._wait_for_users_cell(live)
             tools, context = "", ""
-            if not episode.steps and self.settings.describe_kernel:
+            if not episode.system and self.settings.describe_kernel and not live.stop.is_set():
                 try:
                     tools, context = await describe_kernel(executor, list(self.settings.tools))
                 except Exception:  # the context is a help, never a reason to fail the episode
@@ -386,6 +405,7 @@ class EpisodeManager:
                 prompt=self.settings.prompt(),
                 tools=tools,
                 context=context,
+                restore=restore,
             ):
                 self._publish(live, event)
         except asyncio.CancelledError:
@@ -414,6 +434,19 @@ class EpisodeManager:
             held = self._live.get(oldest)
             if held is not None and not held.running:
                 del self._live[oldest]
+
+    async def _wait_for_users_cell(self, live: LiveEpisode) -> None:
+        """Before the episode's first request to its kernel: while the kernel runs something
+        else (the user's cell), wait, and say so, rather than queue behind it or interrupt it."""
+        km = self.kernel_manager.get_kernel(live.kernel_id)
+
+        def is_busy() -> bool:  # jupyter_server follows the kernel's IOPub status
+            return getattr(km, "execution_state", None) == "busy"
+
+        def on_wait(waiting: bool) -> None:
+            self._publish(live, live.episode.event(EventType.KERNEL_BUSY, waiting=waiting))
+
+        await wait_while_busy(is_busy, live.stop, on_wait)
 
     def _publish(self, live: LiveEpisode, event: Event) -> None:
         try:
@@ -489,12 +522,16 @@ class EpisodeManager:
             raise NotFound(f"no episode {episode_id}")
         return live
 
-    def approve(self, episode_id: str, approve_rest: bool = False) -> None:
+    def approve(self, episode_id: str, approve_rest: bool = False, code: str | None = None) -> None:
+        """Approve the action awaiting approval; ``code`` is the user's edit of it, which runs
+        instead of the model's."""
         live = self._live_or_404(episode_id)
         if live.approval is None or live.approval.done():
             raise Conflict("no action is awaiting approval")
+        if code is not None and (not isinstance(code, str) or len(code) > MAX_TASK_CHARS):
+            raise BadRequest(f"code must be a string of at most {MAX_TASK_CHARS} characters")
         live.approve_rest = approve_rest
-        live.approval.set_result(Decision(True))
+        live.approval.set_result(Decision(True, code=code))
 
     def reject(self, episode_id: str, note: str | None = None) -> None:
         live = self._live_or_404(episode_id)

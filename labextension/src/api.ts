@@ -160,10 +160,18 @@ export namespace CodeActAPI {
 
   /**
    * Approve the action awaiting approval; `all` approves the rest of the turn's
-   * actions too (approval is off until the next user message).
+   * actions too (approval is off until the next user message). `code`, the
+   * user's edit of the action's cell, runs instead of the model's code.
    */
-  export function approve(id: string, all = false): Promise<IEpisodeRecord> {
-    return post<IEpisodeRecord>(episodePath(id, 'approve'), { all });
+  export function approve(
+    id: string,
+    all = false,
+    code?: string
+  ): Promise<IEpisodeRecord> {
+    return post<IEpisodeRecord>(
+      episodePath(id, 'approve'),
+      code === undefined ? { all } : { all, code }
+    );
   }
 
   export function reject(id: string, note?: string): Promise<IEpisodeRecord> {

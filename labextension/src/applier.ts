@@ -22,6 +22,12 @@
  *   inserting the same cell twice.
  * - If the notebook is not open, nothing happens; when it is opened, the
  *   episode is replayed from its record.
+ * - The user's edits win. Each action cell records (`codeact.written`) a hash
+ *   of the source the applier last wrote; a cell whose source is no longer
+ *   that was changed by the user and is never written again (source, outputs
+ *   or count), whatever event comes or when the notebook is reopened, until
+ *   the record itself says what the cell shows (an edited pending cell that
+ *   was approved runs as edited). Deleted cells stay deleted.
  * - Every edit goes through the shared model, so real-time collaboration
  *   propagates it like a user's edit.
  */
@@ -50,7 +56,13 @@ import { markdownWithoutRemoteFetches } from './noremote';
 export const CELL_METADATA_KEY = 'codeact';
 
 /** Statuses whose cell keeps the traceback: "Run all" must not stop there. */
-const FAILED = new Set(['error', 'timeout', 'interrupted', 'dead']);
+const FAILED = new Set([
+  'error',
+  'timeout',
+  'interrupted',
+  'dead',
+  'restarted'
+]);
 
 /** Statuses of an action that has not run (yet, or ever): no outputs. */
 const NOT_RUN = new Set([
@@ -63,6 +75,21 @@ const NOT_RUN = new Set([
 interface ICellMark {
   episode: string;
   step: string;
+  /** The hash of the source the applier last wrote (see `sourceHash`). */
+  written?: string;
+}
+
+/**
+ * A short hash of a cell's source (FNV-1a, 32 bits): enough to tell whether
+ * the user changed what the applier wrote, without copying the code again.
+ */
+export function sourceHash(source: string): string {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < source.length; i++) {
+    hash ^= source.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash.toString(16).padStart(8, '0');
 }
 
 /**
@@ -132,6 +159,57 @@ export class NotebookApplier implements IDisposable {
         panel => panel.context.localPath === path || panel.context.path === path
       ) ?? null
     );
+  }
+
+  /**
+   * The source of an action's cell as the user left it, when it is not the
+   * code the record holds (the user edited a pending action): what should
+   * run. Null when the cell is not open or not changed.
+   */
+  editedCode(model: EpisodeModel, stepId: string): string | null {
+    const shared = this._shared(model);
+    const step = model.record.steps.find(s => s.id === stepId);
+    const cell = shared && findCell(shared, model.id, stepId);
+    if (!cell || !step || step.kind !== 'action') {
+      return null;
+    }
+    const source = cell.getSource();
+    return source !== step.data.code ? source : null;
+  }
+
+  /**
+   * Remove the episode's action and answer cells from its notebook, in one
+   * undoable change. The record stays on the server (History), and the
+   * cells stay applied, so they do not come back. Returns how many were
+   * removed (0 when the notebook is not open).
+   */
+  removeEpisodeCells(model: EpisodeModel): number {
+    const shared = this._shared(model);
+    if (!shared) {
+      return 0;
+    }
+    // Its own undo step, not merged with the applier's last edit.
+    const undo = (shared as { undoManager?: { stopCapturing(): void } })
+      .undoManager;
+    undo?.stopCapturing();
+    let removed = 0;
+    shared.transact(() => {
+      for (let i = shared.cells.length - 1; i >= 0; i--) {
+        if (markOf(shared.cells[i])?.episode === model.id) {
+          shared.deleteCell(i);
+          removed++;
+        }
+      }
+    });
+    undo?.stopCapturing();
+    return removed;
+  }
+
+  private _shared(model: EpisodeModel): ISharedNotebook | null {
+    const panel = this.findPanel(model.notebookPath);
+    return panel?.context.isReady
+      ? (panel.content.model?.sharedModel ?? null)
+      : null;
   }
 
   /**
@@ -288,7 +366,8 @@ function markApplied(
 }
 
 function cellMetadata(mark: ICellMark, data: IActionData): any {
-  const metadata: any = { [CELL_METADATA_KEY]: { ...mark } };
+  const written = sourceHash(actionSource(data));
+  const metadata: any = { [CELL_METADATA_KEY]: { ...mark, written } };
   if (FAILED.has(data.status)) {
     metadata.tags = ['raises-exception'];
   }
@@ -342,8 +421,17 @@ function insertionIndex(
  */
 function updateActionCell(cell: ISharedCodeCell, data: IActionData): void {
   const source = actionSource(data);
-  if (cell.getSource() !== source) {
+  const mark = markOf(cell);
+  const current = cell.getSource();
+  if (current !== source) {
+    if (mark?.written !== sourceHash(current)) {
+      return; // the user changed this cell: it is theirs now
+    }
     cell.setSource(source);
+  }
+  const written = sourceHash(source);
+  if (mark && mark.written !== written) {
+    cell.setMetadata(CELL_METADATA_KEY, { ...mark, written });
   }
   const outputs: IOutput[] = NOT_RUN.has(data.status)
     ? []

@@ -19,6 +19,8 @@ import {
   IServerConfig
 } from './api';
 
+import type { NotebookApplier } from './applier';
+
 import { EpisodeRegistry } from './episodes';
 
 import { EpisodeModel } from './model';
@@ -66,6 +68,7 @@ export class ChatController implements IDisposable {
     this.registry = options.registry;
     this.tracker = options.tracker;
     this.settings = options.settings;
+    this.applier = options.applier ?? null;
     this._trans = options.trans;
     this.registry.streamStatusChanged.connect(this._onStreamStatus, this);
     this.settings.changed.connect(this._emit, this);
@@ -80,6 +83,7 @@ export class ChatController implements IDisposable {
   readonly registry: EpisodeRegistry;
   readonly tracker: INotebookTracker;
   readonly settings: UserSettings;
+  readonly applier: NotebookApplier | null;
 
   get changed(): ISignal<this, void> {
     return this._changed;
@@ -108,6 +112,11 @@ export class ChatController implements IDisposable {
 
   get configError(): string | null {
     return this._configError;
+  }
+
+  /** What the last action did, when it needs saying (cells removed). */
+  get notice(): string | null {
+    return this._notice;
   }
 
   /** The last failed request, shown until the next action. */
@@ -221,8 +230,46 @@ export class ChatController implements IDisposable {
     });
   }
 
+  /**
+   * Approve the action awaiting approval, as its cell shows it now: the
+   * user's edit of the cell is what runs.
+   */
   approve(all = false): Promise<boolean> {
-    return this._episodeRequest(id => CodeActAPI.approve(id, all));
+    const current = this._current;
+    const step = current?.awaitingApproval;
+    const code =
+      current && step ? this.applier?.editedCode(current, step.id) : null;
+    return this._episodeRequest(id =>
+      CodeActAPI.approve(id, all, code ?? undefined)
+    );
+  }
+
+  /**
+   * Remove the shown episode's cells from its notebook (one undoable change;
+   * the record stays in History). Returns how many cells were removed.
+   */
+  removeCells(): number {
+    const current = this._current;
+    if (!current || !this.applier) {
+      return 0;
+    }
+    const removed = this.applier.removeEpisodeCells(current);
+    if (removed) {
+      this._notice = this._trans._n(
+        'Removed %1 cell of this episode (Edit › Undo in the notebook brings it back). The kernel keeps what the code did: its variables and files cannot be undone.',
+        'Removed %1 cells of this episode (Edit › Undo in the notebook brings them back). The kernel keeps what the code did: its variables and files cannot be undone.',
+        removed
+      );
+      this._emit();
+    } else {
+      this._setError(
+        this._trans.__(
+          "No cell of this episode is open: open %1 to remove the episode's cells.",
+          current.notebookPath
+        )
+      );
+    }
+    return removed;
   }
 
   reject(note?: string): Promise<boolean> {
@@ -251,6 +298,7 @@ export class ChatController implements IDisposable {
     this._setCurrent(null);
     this._view = 'chat';
     this._error = null;
+    this._notice = null;
     this._emit();
   }
 
@@ -329,6 +377,7 @@ export class ChatController implements IDisposable {
 
   dismissError(): void {
     this._error = null;
+    this._notice = null;
     this._emit();
   }
 
@@ -431,6 +480,7 @@ export class ChatController implements IDisposable {
   private async _request(work: () => Promise<void>): Promise<boolean> {
     this._pending = true;
     this._error = null;
+    this._notice = null;
     this._emit();
     try {
       await work();
@@ -529,6 +579,7 @@ export class ChatController implements IDisposable {
   private _config: IServerConfig | null = null;
   private _configError: string | null = null;
   private _error: string | null = null;
+  private _notice: string | null = null;
   private _pending = false;
   /** Episodes imported by "Continue here", and the notebook to restore in. */
   private _restore = new Map<string, NotebookPanel>();
@@ -543,5 +594,7 @@ export namespace ChatController {
     tracker: INotebookTracker;
     settings: UserSettings;
     trans: TranslationBundle;
+    /** Reads the user's edits of action cells, removes an episode's cells. */
+    applier?: NotebookApplier;
   }
 }

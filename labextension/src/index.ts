@@ -44,6 +44,16 @@ const PLUGIN_ID = 'codeact-lab:plugin';
 
 namespace CommandIDs {
   export const open = 'codeact-lab:open';
+  export const newEpisode = 'codeact-lab:new-episode';
+  export const history = 'codeact-lab:history';
+  export const approve = 'codeact-lab:approve';
+  export const approveAll = 'codeact-lab:approve-all';
+  export const reject = 'codeact-lab:reject';
+  export const stop = 'codeact-lab:stop';
+  export const exportEpisode = 'codeact-lab:export';
+  export const continueHere = 'codeact-lab:continue-here';
+  export const removeCells = 'codeact-lab:remove-episode-cells';
+  export const toggleApproval = 'codeact-lab:toggle-approval';
 }
 
 /**
@@ -123,7 +133,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
 
     const registry = new EpisodeRegistry();
     // Lives as long as the page: mirrors each followed episode into its notebook.
-    new NotebookApplier(registry, tracker, docManager);
+    const applier = new NotebookApplier(registry, tracker, docManager);
     const settingsReady = loadSettings(settingRegistry).then(
       loaded => new UserSettings(loaded)
     );
@@ -136,7 +146,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
       tracker,
       settings: settingsReady,
       trans,
-      openInChat: id => openInChat?.(id)
+      openInChat: id => openInChat?.(id),
+      applier
     });
     rendermime.addFactory(magicRendererFactory(magic, rendermime, trans));
 
@@ -145,7 +156,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
       registry,
       tracker,
       settings,
-      trans
+      trans,
+      applier
     });
     const sidebar = new CodeActSidebar(controller, rendermime, trans);
     app.shell.add(sidebar, 'right', { rank: 700 });
@@ -168,10 +180,100 @@ const plugin: JupyterFrontEndPlugin<void> = {
         sidebar.focusInput();
       }
     });
-    palette?.addItem({
-      command: CommandIDs.open,
-      category: trans.__('CodeAct')
+    // Every action of the chat is a command too (palette, shortcuts, menus).
+    const noArgs = { args: { type: 'object', properties: {} } };
+    const episodeCommands: {
+      id: string;
+      label: string;
+      enabled: () => boolean;
+      execute: () => unknown;
+    }[] = [
+      {
+        id: CommandIDs.newEpisode,
+        label: trans.__('New CodeAct episode'),
+        enabled: () => true,
+        execute: () => controller.newEpisode()
+      },
+      {
+        id: CommandIDs.history,
+        label: trans.__("Show this notebook's CodeAct episodes"),
+        enabled: () => true,
+        execute: () => controller.showHistory()
+      },
+      {
+        id: CommandIDs.approve,
+        label: trans.__('Approve the CodeAct action (as its cell shows it)'),
+        enabled: () => !!controller.current?.awaitingApproval,
+        execute: () => controller.approve()
+      },
+      {
+        id: CommandIDs.approveAll,
+        label: trans.__('Approve all remaining CodeAct actions of this turn'),
+        enabled: () => !!controller.current?.awaitingApproval,
+        execute: () => controller.approve(true)
+      },
+      {
+        id: CommandIDs.reject,
+        label: trans.__('Reject the CodeAct action'),
+        enabled: () => !!controller.current?.awaitingApproval,
+        execute: () => controller.reject()
+      },
+      {
+        id: CommandIDs.stop,
+        label: trans.__('Stop the CodeAct episode'),
+        enabled: () => !!controller.current?.running,
+        execute: () => controller.stop()
+      },
+      {
+        id: CommandIDs.exportEpisode,
+        label: trans.__('Export the CodeAct episode as a notebook'),
+        enabled: () => !!controller.current,
+        execute: () => controller.exportEpisode()
+      },
+      {
+        id: CommandIDs.continueHere,
+        label: trans.__('Continue this CodeAct episode here'),
+        enabled: () => !!controller.exported,
+        execute: () => controller.continueHere()
+      },
+      {
+        id: CommandIDs.removeCells,
+        label: trans.__("Remove this CodeAct episode's cells"),
+        enabled: () => !!controller.current,
+        execute: () => controller.removeCells()
+      },
+      {
+        id: CommandIDs.toggleApproval,
+        label: trans.__('Ask before running CodeAct actions'),
+        enabled: () => true,
+        execute: () =>
+          controller.setApproval(controller.approval === 'ask' ? 'auto' : 'ask')
+      }
+    ];
+    for (const command of episodeCommands) {
+      app.commands.addCommand(command.id, {
+        label: command.label,
+        describedBy: noArgs,
+        isEnabled: command.enabled,
+        isToggled:
+          command.id === CommandIDs.toggleApproval
+            ? () => controller.approval === 'ask'
+            : undefined,
+        execute: () => command.execute()
+      });
+    }
+    // Menus re-read a command when told; tell them only when one changes.
+    let enabledKey = '';
+    controller.changed.connect(() => {
+      const key = episodeCommands.map(c => Number(c.enabled())).join('');
+      if (key !== enabledKey) {
+        enabledKey = key;
+        episodeCommands.forEach(c => app.commands.notifyCommandChanged(c.id));
+      }
     });
+    for (const id of [CommandIDs.open, ...episodeCommands.map(c => c.id)]) {
+      palette?.addItem({ command: id, category: trans.__('CodeAct') });
+    }
   }
 };
 

@@ -31,7 +31,9 @@ import { Widget } from '@lumino/widgets';
 
 import * as React from 'react';
 
-import { CodeActAPI } from './api';
+import type { NotebookApplier } from './applier';
+
+import { CodeActAPI, IEpisodeSettings, IServerConfig } from './api';
 
 import { describeError } from './controller';
 
@@ -45,6 +47,7 @@ import {
   IMagicRequest,
   MAGIC_MIME_TYPE,
   describeAge,
+  magicSettings,
   mayStart,
   parseMagicRequest
 } from './notebookdata';
@@ -81,20 +84,24 @@ export class MagicEpisodes {
     this._settings = options.settings;
     this._trans = options.trans;
     this.openInChat = options.openInChat ?? null;
+    this.applier = options.applier ?? null;
   }
 
   readonly registry: EpisodeRegistry;
+  readonly applier: NotebookApplier | null;
   readonly tracker: INotebookTracker;
   readonly openInChat: ((id: string) => void) | null;
 
   /**
    * Start the episode of a request in a notebook, or get the one the server
    * already started for it. `kernelId` defaults to the request's kernel,
-   * then the notebook's.
+   * then the notebook's. `ownRequest`: the user just made this display (see
+   * `magicSettings`), else only the user's settings apply.
    */
   start(
     request: IMagicRequest,
     target: IMagicTarget,
+    ownRequest: boolean,
     kernelId?: string
   ): Promise<EpisodeModel> {
     const known = this._known(request.request_id);
@@ -103,7 +110,7 @@ export class MagicEpisodes {
     }
     let pending = this._starting.get(request.request_id);
     if (!pending) {
-      pending = this._start(request, target, kernelId);
+      pending = this._start(request, target, ownRequest, kernelId);
       this._starting.set(request.request_id, pending);
       // A failed request may be tried again.
       pending.catch(() => this._starting.delete(request.request_id));
@@ -130,9 +137,27 @@ export class MagicEpisodes {
     return this.registry.get(record.id) ?? this.registry.adopt(record);
   }
 
+  /**
+   * What a request would run with: the settings sent, and the server's
+   * defaults for what they leave out (to say so before "Run it here").
+   */
+  async settingsFor(
+    request: IMagicRequest,
+    ownRequest: boolean
+  ): Promise<{ settings: IEpisodeSettings; config: IServerConfig }> {
+    const user = await this._settings;
+    const settings = magicSettings(
+      episodeSettings(user.values),
+      request,
+      ownRequest
+    );
+    return { settings, config: await CodeActAPI.config() };
+  }
+
   private async _start(
     request: IMagicRequest,
     target: IMagicTarget,
+    ownRequest: boolean,
     kernelId?: string
   ): Promise<EpisodeModel> {
     const { panel } = target;
@@ -156,8 +181,11 @@ export class MagicEpisodes {
       kernel_id: kernel,
       notebook_path: panel.context.localPath,
       anchor_cell_id: target.cellId,
-      // The magic's options win over the user's settings.
-      settings: { ...episodeSettings(user.values), ...request.settings },
+      settings: magicSettings(
+        episodeSettings(user.values),
+        request,
+        ownRequest
+      ),
       request_id: request.request_id
     });
     return this.registry.adopt(record);
@@ -185,6 +213,8 @@ export namespace MagicEpisodes {
     trans: TranslationBundle;
     /** Show an episode in the chat sidebar. */
     openInChat?: (id: string) => void;
+    /** Reads the user's edits of action cells. */
+    applier?: NotebookApplier;
   }
 }
 
@@ -197,7 +227,13 @@ type Phase =
   | { kind: 'queued'; message: string }
   | { kind: 'finding' }
   | { kind: 'episode'; model: EpisodeModel }
-  | { kind: 'held'; why: 'stale' | 'untrusted'; age: number }
+  | {
+      kind: 'held';
+      why: 'stale' | 'untrusted';
+      age: number;
+      /** What "Run it here" would use: the user's settings, described. */
+      runsWith: string | null;
+    }
   | { kind: 'error'; message: string; retry: boolean };
 
 /**
@@ -273,8 +309,7 @@ export class MagicOutput extends ReactWidget implements IRenderMime.IRenderer {
               },
               retry: () => void this._run(),
               stop: () => void this._decide(id => CodeActAPI.stop(id)),
-              approve: all =>
-                void this._decide(id => CodeActAPI.approve(id, all)),
+              approve: all => this._approve(all),
               reject: note =>
                 void this._decide(id =>
                   CodeActAPI.reject(id, note.trim() || undefined)
@@ -283,6 +318,15 @@ export class MagicOutput extends ReactWidget implements IRenderMime.IRenderer {
                 ? () => {
                     if (this._phase.kind === 'episode') {
                       this._episodes.openInChat!(this._phase.model.id);
+                    }
+                  }
+                : null,
+              removeCells: this._episodes.applier
+                ? () => {
+                    if (this._phase.kind === 'episode') {
+                      this._episodes.applier!.removeEpisodeCells(
+                        this._phase.model
+                      );
                     }
                   }
                 : null,
@@ -324,7 +368,7 @@ export class MagicOutput extends ReactWidget implements IRenderMime.IRenderer {
       this._target = target;
       let model: EpisodeModel | null;
       if (mayStart(request, this._trusted)) {
-        model = await this._startWhenFree(request, target);
+        model = await this._startWhenFree(request, target, true);
       } else {
         this._setPhase({ kind: 'finding' });
         model = await this._episodes.find(request);
@@ -338,7 +382,8 @@ export class MagicOutput extends ReactWidget implements IRenderMime.IRenderer {
         this._setPhase({
           kind: 'held',
           why: this._trusted ? 'stale' : 'untrusted',
-          age: Date.now() / 1000 - request.created
+          age: Date.now() / 1000 - request.created,
+          runsWith: await this._describeSettings(request)
         });
       }
     } catch (reason) {
@@ -363,7 +408,7 @@ export class MagicOutput extends ReactWidget implements IRenderMime.IRenderer {
     try {
       await target.panel.sessionContext.ready;
       const kernel = target.panel.sessionContext.session?.kernel?.id;
-      const model = await this._startWhenFree(request, target, kernel);
+      const model = await this._startWhenFree(request, target, false, kernel);
       if (request === this._request && !this.isDisposed) {
         this._show(model);
       }
@@ -383,13 +428,19 @@ export class MagicOutput extends ReactWidget implements IRenderMime.IRenderer {
   private async _startWhenFree(
     request: IMagicRequest,
     target: IMagicTarget,
+    ownRequest: boolean,
     kernelId?: string
   ): Promise<EpisodeModel> {
     this._cancelled = false;
     for (;;) {
       this._setPhase({ kind: 'starting' });
       try {
-        return await this._episodes.start(request, target, kernelId);
+        return await this._episodes.start(
+          request,
+          target,
+          ownRequest,
+          kernelId
+        );
       } catch (reason) {
         const busy =
           reason instanceof ServerConnection.ResponseError &&
@@ -410,6 +461,43 @@ export class MagicOutput extends ReactWidget implements IRenderMime.IRenderer {
         }
       }
     }
+  }
+
+  /**
+   * "model M at E, asking before each action": the user's settings that
+   * "Run it here" would use (null if the server cannot be asked).
+   */
+  private async _describeSettings(
+    request: IMagicRequest
+  ): Promise<string | null> {
+    try {
+      const { settings, config } = await this._episodes.settingsFor(
+        request,
+        false
+      );
+      const approval = settings.approval ?? config.approval;
+      return this._trans.__(
+        'model %1 at %2, %3',
+        settings.model || config.model || this._trans.__('(none)'),
+        settings.base_url || config.endpoint || this._trans.__('(default)'),
+        approval === 'ask'
+          ? this._trans.__('asking you before each action runs')
+          : this._trans.__('running each action without asking')
+      );
+    } catch {
+      return null;
+    }
+  }
+
+  /**
+   * Approve with the user's edit of the pending cell, if any.
+   */
+  private _approve(all: boolean): void {
+    const model = this._phase.kind === 'episode' ? this._phase.model : null;
+    const step = model?.awaitingApproval;
+    const code =
+      model && step ? this._episodes.applier?.editedCode(model, step.id) : null;
+    void this._decide(id => CodeActAPI.approve(id, all, code ?? undefined));
   }
 
   /**
@@ -607,6 +695,7 @@ interface IMagicActions {
   approve: (all: boolean) => void;
   reject: (note: string) => void;
   openInChat: (() => void) | null;
+  removeCells: (() => void) | null;
   dismissError: () => void;
 }
 
@@ -638,6 +727,7 @@ function MagicView(props: IMagicViewProps): JSX.Element {
         busy={busy}
         stop={actions.stop}
         openInChat={actions.openInChat}
+        removeCells={actions.removeCells}
       />
       <MagicBody phase={phase} busy={busy} actions={actions} />
       {model ? (
@@ -678,8 +768,9 @@ function MagicHeader(props: {
   busy: boolean;
   stop: () => void;
   openInChat: (() => void) | null;
+  removeCells: (() => void) | null;
 }): JSX.Element {
-  const { task, model, busy, stop, openInChat } = props;
+  const { task, model, busy, stop, openInChat, removeCells } = props;
   const trans = useTrans();
   const record = model?.record;
   const state =
@@ -735,6 +826,18 @@ function MagicHeader(props: {
           title={trans.__('Show this episode in the CodeAct chat to follow up')}
         >
           {trans.__('Open in chat')}
+        </button>
+      ) : null}
+      {model && !model.running && removeCells ? (
+        <button
+          className="jp-codeact-link jp-codeact-magic-link"
+          data-testid="codeact-magic-remove-cells"
+          onClick={removeCells}
+          title={trans.__(
+            "Remove this episode's cells from the notebook in one step (Undo brings them back; the record stays in History). What the code did in the kernel (variables, files) cannot be undone."
+          )}
+        >
+          {trans.__('Remove cells')}
         </button>
       ) : null}
     </div>
@@ -794,6 +897,18 @@ function MagicBody(props: {
                   describeAge(trans, Math.max(0, phase.age))
                 )}
           </span>
+          <div
+            className="jp-codeact-magic-runs"
+            data-testid="codeact-magic-runs-with"
+          >
+            {trans.__(
+              "Run it here asks the model for the task above, in this notebook's kernel, with your own settings"
+            )}
+            {phase.runsWith ? `: ${phase.runsWith}.` : '.'}{' '}
+            {trans.__(
+              'Nothing in this output chooses the model, the endpoint or whether actions run without asking.'
+            )}
+          </div>
           <button
             className="jp-Button jp-mod-styled jp-mod-accept"
             data-testid="codeact-magic-run-here"

@@ -20,6 +20,7 @@ export type ActionStatus =
   | 'timeout'
   | 'interrupted'
   | 'dead'
+  | 'restarted'
   | 'skipped';
 
 export type FinalState =
@@ -51,12 +52,15 @@ export interface IActionData {
   code: string;
   turn: number;
   index: number;
-  format?: 'tag' | 'fence';
+  /** 'restore': the earlier actions' code, re-run in a new kernel. */
+  format?: 'tag' | 'fence' | 'restore';
   status: ActionStatus;
   outputs: IOutput[];
   execution_count: number | null;
   duration: number | null;
   approval: { decision: 'approve' | 'reject'; note: string | null } | null;
+  /** The model's code, when the user edited it before it ran (`code` ran). */
+  model_code?: string;
 }
 
 /**
@@ -109,6 +113,8 @@ export interface ILiveState {
     reason: string;
     delay: number;
   } | null;
+  /** The episode waits for a cell it did not start (the user's) to end. */
+  kernelBusy: boolean;
 }
 
 function emptyUsage(): IUsage {
@@ -231,6 +237,12 @@ export function applyEvent(
       if (d.decision === 'reject') {
         fields.status = 'rejected';
       }
+      const edited = findStep(ep, d.step_id);
+      if (d.code !== undefined && d.code !== null && edited) {
+        // The user's edit runs; the model's code is kept.
+        fields.model_code = edited.data.model_code ?? edited.data.code;
+        fields.code = d.code;
+      }
       updateAction(ep, d.step_id, fields);
       break;
     }
@@ -260,7 +272,11 @@ export function applyEvent(
       updateAction(ep, step_id, fields);
       break;
     }
+    case 'kernel_busy':
+      live.kernelBusy = !!d.waiting;
+      break;
     case 'final':
+      live.kernelBusy = false;
       ep.state = d.state;
       ep.reason = d.reason ?? '';
       ep.ended = ev.time;
@@ -391,6 +407,11 @@ export class EpisodeModel {
   }
 
   private _record: IEpisodeRecord;
-  private _live: ILiveState = { drafts: {}, turn: null, retry: null };
+  private _live: ILiveState = {
+    drafts: {},
+    turn: null,
+    retry: null,
+    kernelBusy: false
+  };
   private _changed = new Signal<this, IEpisodeEvent | null>(this);
 }

@@ -125,3 +125,36 @@ export function exportedEpisode(
     path
   };
 }
+
+/**
+ * The settings a `%codeact` display's episode runs with.
+ *
+ * Consent comes from the user, never from a file: the endpoint never comes
+ * from a display. A display the user just made (fresh and trusted: it starts
+ * by itself) adds its magic's options (`--model`, `--max-turns`, `--auto` or
+ * `--approve`) over the user's settings. Any other ("Run it here" on an old
+ * or untrusted output) runs with the user's settings only; it may ask for
+ * more caution (approval "ask"), never for less.
+ */
+export function magicSettings(
+  user: IEpisodeSettings,
+  request: IMagicRequest,
+  ownRequest: boolean
+): IEpisodeSettings {
+  const asked = request.settings;
+  const settings: IEpisodeSettings = { ...user };
+  if (ownRequest) {
+    if (typeof asked.model === 'string' && asked.model.trim()) {
+      settings.model = asked.model.trim();
+    }
+    if (typeof asked.max_turns === 'number') {
+      settings.max_turns = asked.max_turns;
+    }
+    if (asked.approval === 'auto' || asked.approval === 'ask') {
+      settings.approval = asked.approval;
+    }
+  } else if (asked.approval === 'ask') {
+    settings.approval = 'ask';
+  }
+  return settings;
+}

@@ -129,6 +129,18 @@ function ChatPanel(props: IChatPanelProps): JSX.Element {
           </button>
         </div>
       ) : null}
+      {controller.notice ? (
+        <div className="jp-codeact-notice" data-testid="codeact-notice">
+          <span>{controller.notice}</span>
+          <button
+            className="jp-codeact-link"
+            onClick={() => controller.dismissError()}
+            title={trans.__('Dismiss')}
+          >
+            ×
+          </button>
+        </div>
+      ) : null}
       <Composer controller={controller} />
     </div>
   );
@@ -335,8 +347,11 @@ function StatusBar(props: { controller: ChatController }): JSX.Element {
   const awaiting = model.awaitingApproval;
   const stream = controller.registry.streamStatus(model.id);
   let state: string;
+  const waiting = !record.state && model.live.kernelBusy;
   if (record.state) {
     state = finalLabel(trans, record.state);
+  } else if (waiting) {
+    state = trans.__('waiting for your running cell');
   } else if (awaiting) {
     state = trans.__('awaiting approval');
   } else {
@@ -362,7 +377,15 @@ function StatusBar(props: { controller: ChatController }): JSX.Element {
         {trans.__('%1 tokens', record.usage.total_tokens.toLocaleString())}
       </span>
       <span
-        className={`jp-codeact-state jp-codeact-state-${record.state ?? 'running'}`}
+        className={`jp-codeact-state jp-codeact-state-${record.state ?? (waiting ? 'waiting' : 'running')}`}
+        data-testid="codeact-state"
+        title={
+          waiting
+            ? trans.__(
+                'The kernel is running a cell you started. The episode goes on when it ends, and never interrupts it.'
+              )
+            : undefined
+        }
       >
         {state}
       </span>
@@ -382,7 +405,18 @@ function StatusBar(props: { controller: ChatController }): JSX.Element {
           <stopIcon.react tag="span" className="jp-codeact-stop-icon" />
           {trans.__('Stop')}
         </button>
-      ) : null}
+      ) : (
+        <button
+          className="jp-codeact-link"
+          data-testid="codeact-remove-cells"
+          onClick={() => controller.removeCells()}
+          title={trans.__(
+            "Remove this episode's cells from the notebook in one step (Undo brings them back; the record stays in History). What the code did in the kernel (variables, files) cannot be undone."
+          )}
+        >
+          {trans.__('Remove cells')}
+        </button>
+      )}
     </div>
   );
 }

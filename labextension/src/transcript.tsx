@@ -42,6 +42,8 @@ export function statusLabel(trans: TranslationBundle, status: string): string {
       return trans.__('interrupted');
     case 'dead':
       return trans.__('kernel died');
+    case 'restarted':
+      return trans.__('kernel restarted');
     case 'skipped':
       return trans.__('skipped');
     default:
@@ -103,7 +105,7 @@ export function Transcript(props: ITranscriptProps): JSX.Element {
   const actionsByTurn = new Map<number, IStep[]>();
   const solvedTurns = new Set<number>();
   for (const step of record.steps) {
-    if (step.kind === 'action') {
+    if (step.kind === 'action' && step.data.format !== 'restore') {
       const list = actionsByTurn.get(step.data.turn) ?? [];
       list.push(step);
       actionsByTurn.set(step.data.turn, list);
@@ -158,6 +160,31 @@ export function Transcript(props: ITranscriptProps): JSX.Element {
             compact={compact}
           />
         );
+        break;
+      case 'action':
+        // A restore is no reply's action: the earlier code, re-run here.
+        if (step.data.format === 'restore') {
+          items.push(
+            <div
+              key={step.id}
+              className="jp-codeact-restore"
+              data-testid="codeact-restore"
+            >
+              <div className="jp-codeact-role">
+                {trans.__(
+                  "Re-running this episode's earlier code in this kernel"
+                )}
+              </div>
+              <ActionCard
+                step={step}
+                rendermime={rendermime}
+                handlers={handlers}
+                showCode={true}
+                compact={false}
+              />
+            </div>
+          );
+        }
         break;
       case 'observation':
         if (!compact) {
@@ -233,14 +260,18 @@ export function Transcript(props: ITranscriptProps): JSX.Element {
         data-testid="codeact-waiting"
       >
         <span className="jp-codeact-spinner" />
-        {live.retry
+        {live.kernelBusy
           ? trans.__(
-              'The endpoint failed (%1); retry %2 in %3 s…',
-              live.retry.reason,
-              live.retry.attempt,
-              live.retry.delay.toFixed(1)
+              'Waiting for your running cell to finish: the episode starts after it and never interrupts it (Stop cancels).'
             )
-          : trans.__('Waiting for the model…')}
+          : live.retry
+            ? trans.__(
+                'The endpoint failed (%1); retry %2 in %3 s…',
+                live.retry.reason,
+                live.retry.attempt,
+                live.retry.delay.toFixed(1)
+              )
+            : trans.__('Waiting for the model…')}
       </div>
     );
   }
@@ -426,6 +457,11 @@ function ActionCard(props: IActionCardProps): JSX.Element {
           source={codeFence(data.code)}
           rendermime={rendermime}
         />
+      ) : null}
+      {data.model_code !== undefined ? (
+        <div className="jp-codeact-note" data-testid="codeact-edited">
+          {trans.__('Ran as you edited it')}
+        </div>
       ) : null}
       <OutputPreview outputs={data.outputs ?? []} />
       {data.approval?.decision === 'reject' ? (

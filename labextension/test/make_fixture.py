@@ -30,6 +30,9 @@ def step(type_: EventType, kind: StepKind, **data) -> str:
     return ev.data["step"]["id"]
 
 
+# The user's cell was running: the episode waited for it (live only).
+emit(EventType.KERNEL_BUSY, waiting=True)
+emit(EventType.KERNEL_BUSY, waiting=False)
 emit(
     EventType.EPISODE_STARTED,
     task=ep.task,
@@ -57,7 +60,8 @@ usage2 = {"prompt_tokens": 150, "completion_tokens": 10, "total_tokens": 160}
 step(EventType.ASSISTANT_MESSAGE, StepKind.ASSISTANT, text=reply2, turn=2, usage=usage2)
 a2 = step(EventType.ACTION, StepKind.ACTION, code="print(sum(numbers))", **{**action, "turn": 2})
 emit(EventType.AWAITING_APPROVAL, step_id=a2)
-emit(EventType.APPROVAL, step_id=a2, decision="approve", note=None)
+# The user edited the pending cell before approving it: their code runs.
+emit(EventType.APPROVAL, step_id=a2, decision="approve", note=None, code="print(sum(numbers))  # mine")
 emit(EventType.ACTION_STARTED, step_id=a2)
 emit(EventType.EXECUTE_INPUT, step_id=a2, execution_count=3)
 partial = [{"output_type": "stream", "name": "stdout", "text": "1"}]

@@ -47,7 +47,7 @@ test('an event applied twice changes nothing', () => {
 });
 
 test('a reconnection replay (no live-only events, an overlap) gives the same record', () => {
-  const live = ['text_delta', 'model_retry', 'output'];
+  const live = ['text_delta', 'model_retry', 'output', 'kernel_busy'];
   const stored = fixture.events.filter(ev => !live.includes(ev.type));
   const model = new EpisodeModel(fixture.start);
   // The first half, live; then a replay from an older seq, as after a drop.
@@ -55,6 +55,25 @@ test('a reconnection replay (no live-only events, an overlap) gives the same rec
   fixture.events.slice(0, half).forEach(ev => model.apply(ev));
   stored.filter(ev => ev.seq > 3).forEach(ev => model.apply(ev));
   assert.deepEqual(comparable(model.record), comparable(fixture.expected));
+});
+
+test("an approval with the user's edit keeps the model's code", () => {
+  const model = new EpisodeModel(fixture.start);
+  fixture.events.forEach(ev => model.apply(ev));
+  const edited = model.record.steps.find(s => s.data.model_code !== undefined);
+  assert.equal(edited.data.code, 'print(sum(numbers))  # mine');
+  assert.equal(edited.data.model_code, 'print(sum(numbers))');
+});
+
+test("kernel_busy says while the episode waits for the user's cell", () => {
+  const model = new EpisodeModel(fixture.start);
+  const [waiting, free] = fixture.events.filter(
+    ev => ev.type === 'kernel_busy'
+  );
+  model.apply(waiting);
+  assert.equal(model.live.kernelBusy, true);
+  model.apply(free);
+  assert.equal(model.live.kernelBusy, false);
 });
 
 test('text deltas build a per-turn draft that the reply replaces and a retry clears', () => {

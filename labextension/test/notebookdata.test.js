@@ -9,6 +9,7 @@ const {
   FRESH_SECONDS,
   describeAge,
   exportedEpisode,
+  magicSettings,
   mayStart,
   parseMagicRequest
 } = require('../test-build/notebookdata.js');
@@ -103,4 +104,35 @@ test('an exported notebook holds an episode only with a whole record', () => {
   assert.equal(exportedEpisode({ record: { id: 'e1' } }, 'x.ipynb'), null);
   assert.equal(exportedEpisode({ record: 'e1' }, 'x.ipynb'), null);
   assert.equal(exportedEpisode(undefined, 'x.ipynb'), null);
+});
+
+test("a display never chooses the endpoint, nor model or approval unless it is the user's own", () => {
+  const request = {
+    task: 't',
+    request_id: 'r',
+    created: 0,
+    cell_id: null,
+    kernel_id: null,
+    settings: {
+      base_url: 'http://author.example/v1',
+      model: 'authors-model',
+      approval: 'auto',
+      max_turns: 99
+    }
+  };
+  const user = { approval: 'ask', model: 'mine' };
+  // "Run it here" on someone else's output: the user's settings only.
+  assert.deepEqual(magicSettings(user, request, false), user);
+  assert.deepEqual(magicSettings({}, request, false), {});
+  // More caution is always taken.
+  const careful = { ...request, settings: { approval: 'ask' } };
+  assert.deepEqual(magicSettings({ approval: 'auto' }, careful, false), {
+    approval: 'ask'
+  });
+  // The user's own fresh %codeact: its options, but never an endpoint.
+  assert.deepEqual(magicSettings(user, request, true), {
+    model: 'authors-model',
+    approval: 'auto',
+    max_turns: 99
+  });
 });

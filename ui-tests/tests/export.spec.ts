@@ -145,10 +145,16 @@ test('an exported notebook continues here: its variables are re-made first', asy
     'solved',
     { timeout: 30000 }
   );
+  // The first action, its re-run in this kernel (shown, as a cell too, before
+  // it ran), and the follow-up's action.
   await expect(sidebar.getByTestId('codeact-action-status')).toHaveText([
+    'done',
     'done',
     'done'
   ]);
+  await expect(sidebar.getByTestId('codeact-restore')).toContainText(
+    'total = sum(numbers)'
+  );
   // `total` existed in the fresh kernel: the restore re-ran the first action.
   await expect(sidebar.getByTestId('codeact-outputs').last()).toHaveText('28');
   await expect(sidebar.getByTestId('codeact-answer').last()).toContainText(
