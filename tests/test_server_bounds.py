@@ -133,3 +133,50 @@ async def test_finished_episodes_leave_memory_and_stay_in_the_store(
     assert oldest["state"] == "solved" and oldest["steps"][-1]["data"]["text"] == "0"
     history = await get(jp_fetch, "episodes")
     assert {e["id"] for e in history["episodes"]} >= set(ids)
+
+
+def test_a_snapshot_is_of_the_outputs_its_event_left_not_where_the_step_is_now(tmp_path):
+    """The loop makes events before the server publishes them: a client joining between
+    two patches must get the outputs as of the last one published, or the next patch
+    (an append) would double its text."""
+    from codeact_lab.agent import Episode, Event, EventType, StepKind
+    from codeact_lab.config import CodeAct
+    from codeact_lab.server.manager import EpisodeManager, LiveEpisode
+    from codeact_lab.server.store import EpisodeStore
+
+    settings = CodeAct(base_url="http://127.0.0.1:9/v1", model="m")
+    manager = EpisodeManager(settings, {}, EpisodeStore(str(tmp_path / "s.sqlite")))
+    episode = Episode(task="t")
+    manager.store.create(episode)
+    live = LiveEpisode(episode, "k")
+    manager._live[episode.id] = live
+    for event in (
+        episode.event(EventType.EPISODE_STARTED, task="t", settings={}),
+        episode.step_event(EventType.ACTION, StepKind.ACTION, code="x", outputs=[]),
+    ):
+        manager._publish(live, event)
+    step = episode.steps[-1]
+    first = [{"output_type": "stream", "name": "stdout", "text": "a"}]
+    second = [{"output_type": "stream", "name": "stdout", "text": "ab"}]
+    made = []
+    for outputs, patch in (
+        (first, {"from": 0, "outputs": first}),
+        (second, {"from": 0, "append": "b", "outputs": []}),
+    ):
+        event = Event(EventType.OUTPUT, episode.last_seq + 1, 0.0, {"step_id": step.id, **patch})
+        episode.last_seq = event.seq
+        event.outputs_after = step.data["outputs"] = outputs
+        made.append(event)
+    manager._publish(live, made[0])  # the step is already at "ab"
+    joined: list[str] = []
+    manager.subscribe(episode.id, 0, joined.append)
+    client: list[dict] = []
+    from codeact_lab.agent.output_patch import apply_patch
+
+    for raw in joined:
+        message = json.loads(raw)
+        if message["type"] == "output":
+            client = apply_patch(client, message["data"])
+    manager._publish(live, made[1])
+    client = apply_patch(client, made[1].data)
+    assert client == second

@@ -181,6 +181,9 @@ class Event:
     seq: int
     time: float
     data: dict[str, Any] = field(default_factory=dict)
+    # An OUTPUT event made by the loop: the action's outputs just after it (never sent or
+    # stored). A host may publish the event later, when the outputs have moved on.
+    outputs_after: list[dict[str, Any]] | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {"type": self.type.value, "seq": self.seq, "time": self.time, "data": self.data}

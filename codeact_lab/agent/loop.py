@@ -580,7 +580,7 @@ class _Run:
         ep = self.ep
         event = Event(EventType.OUTPUT, ep.last_seq + 1, now(), {"step_id": step.id, **patch})
         ep.last_seq = event.seq
-        step.data["outputs"] = [dict(output) for output in outputs]
+        event.outputs_after = step.data["outputs"] = [dict(output) for output in outputs]
         return event
 
     def _observe(

@@ -461,8 +461,9 @@ class EpisodeManager:
         sent_outputs = self._live_outputs(live, event)
         if event.type is EventType.OUTPUT:
             # A reconnecting client needs the outputs so far, not every patch: keep one
-            # snapshot (the step's outputs, already rebuilt by the reducer), so the draft
-            # held costs the output's size once, whatever the number of patches.
+            # snapshot, the outputs as this event left them (the step may be ahead by now:
+            # events are published after the loop made them), sharing the collector's
+            # text, so the draft held costs the output's size once.
             step_id = event.data["step_id"]
             step = live.episode.find(step_id)
             live.live_events = [
@@ -470,7 +471,9 @@ class EpisodeManager:
                 for e in live.live_events
                 if not (e.type is EventType.OUTPUT and e.data["step_id"] == step_id)
             ]
-            outputs = step.data.get("outputs", []) if step is not None else []
+            outputs = event.outputs_after
+            if outputs is None:
+                outputs = step.data.get("outputs", []) if step is not None else []
             live.live_events.append(
                 Event(
                     EventType.OUTPUT,

@@ -166,6 +166,8 @@ class EpisodeStore:
         """Say that this server uses the store (and is alive); call every HEARTBEAT_INTERVAL."""
         assert self.owner is not None
         now_ = time.time()
+        # Rows of servers that died without closing the store: a day stale is long gone.
+        self._db.execute("DELETE FROM servers WHERE heartbeat < ?", (now_ - 86400,))
         self._db.execute(
             "INSERT INTO servers (owner, host, pid, started, heartbeat) VALUES (?, ?, ?, ?, ?)"
             " ON CONFLICT (owner) DO UPDATE SET heartbeat = excluded.heartbeat",
