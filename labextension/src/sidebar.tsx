@@ -84,7 +84,6 @@ interface IChatPanelProps {
 
 function ChatPanel(props: IChatPanelProps): JSX.Element {
   const { controller, rendermime } = props;
-  const trans = useTrans();
   const current = controller.current;
   return (
     <div className="jp-codeact-panel">
@@ -114,34 +113,44 @@ function ChatPanel(props: IChatPanelProps): JSX.Element {
         <StatusBar controller={controller} />
       ) : null}
       {controller.error ? (
-        <div
-          className="jp-codeact-error"
-          data-testid="codeact-error"
-          role="alert"
-        >
-          <span>{controller.error}</span>
-          <button
-            className="jp-codeact-link"
-            onClick={() => controller.dismissError()}
-            title={trans.__('Dismiss')}
-          >
-            ×
-          </button>
-        </div>
+        <Banner kind="error" text={controller.error} controller={controller} />
       ) : null}
       {controller.notice ? (
-        <div className="jp-codeact-notice" data-testid="codeact-notice">
-          <span>{controller.notice}</span>
-          <button
-            className="jp-codeact-link"
-            onClick={() => controller.dismissError()}
-            title={trans.__('Dismiss')}
-          >
-            ×
-          </button>
-        </div>
+        <Banner
+          kind="notice"
+          text={controller.notice}
+          controller={controller}
+        />
       ) : null}
       <Composer controller={controller} />
+    </div>
+  );
+}
+
+/**
+ * An error (role alert) or a notice above the composer; × dismisses both.
+ */
+function Banner(props: {
+  kind: 'error' | 'notice';
+  text: string;
+  controller: ChatController;
+}): JSX.Element {
+  const { kind, text, controller } = props;
+  const trans = useTrans();
+  return (
+    <div
+      className={`jp-codeact-${kind}`}
+      data-testid={`codeact-${kind}`}
+      role={kind === 'error' ? 'alert' : undefined}
+    >
+      <span>{text}</span>
+      <button
+        className="jp-codeact-link"
+        onClick={() => controller.dismissError()}
+        title={trans.__('Dismiss')}
+      >
+        ×
+      </button>
     </div>
   );
 }
