@@ -22,6 +22,7 @@ from traitlets.config.loader import JSONFileConfigLoader, PyFileConfigLoader
 
 from .agent import EpisodeSettings, LLMConfig, Policy, PromptTemplate
 from .agent.llm import public_endpoint
+from .agent.notebook_view import DEFAULT_BUDGET_TOKENS as DEFAULT_NOTEBOOK_TOKENS
 from .agent.prompts import PROMPT_VERSION, SYSTEM_PROMPT
 from .local_model.settings import LocalModelSettings
 
@@ -110,6 +111,18 @@ class CodeAct(LocalModelSettings, Configurable):
     ).tag(config=True)
     describe_kernel = Bool(
         True, help="Tell the model the kernel's variables and tools at the start of an episode."
+    ).tag(config=True)
+    describe_notebook = Bool(
+        True,
+        help="Show the model the notebook it works in: its cells, outputs and latest error "
+        "when an episode starts, what the user changed with each follow-up.",
+    ).tag(config=True)
+    notebook_context_tokens = Int(
+        DEFAULT_NOTEBOOK_TOKENS,
+        min=100,
+        max=100_000,
+        help="Most tokens the notebook's view may take in a message (cells nearest the "
+        "episode's cell first).",
     ).tag(config=True)
 
     @default("model")

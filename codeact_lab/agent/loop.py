@@ -31,6 +31,7 @@ from .episode import (
 from .executor import ExecutionResult, Executor
 from .llm import ChatModel, Completion, LLMError
 from .messages import build_messages
+from .notebook_view import NotebookContext
 from .observation import format_observation
 from .output_patch import OutputTracker
 from .parser import ParsedAction, parse_reply
@@ -144,8 +145,10 @@ class _Run:
         tools: str,
         context: str,
         restore: Restore | None = None,
+        notebook: NotebookContext | None = None,
     ) -> None:
         self.restore = restore
+        self.notebook = notebook.to_step_data() if notebook is not None and notebook.text else {}
         self.ep = episode
         self.llm = llm
         self.executor = executor
@@ -215,7 +218,9 @@ class _Run:
                 settings=ep.settings.to_dict(),
                 system=self.system,
             )
-            yield ep.step_event(EventType.USER_MESSAGE, StepKind.USER, text=ep.task)
+            yield ep.step_event(
+                EventType.USER_MESSAGE, StepKind.USER, text=ep.task, **self.notebook
+            )
         elif not ep.system:  # imported: the prompt is this server's, never the file's
             yield ep.event(
                 EventType.EPISODE_STARTED,
@@ -228,7 +233,9 @@ class _Run:
                 async for ev in self._restore(self.restore):
                     yield ev
             if message is not None:
-                yield ep.step_event(EventType.USER_MESSAGE, StepKind.USER, text=message)
+                yield ep.step_event(
+                    EventType.USER_MESSAGE, StepKind.USER, text=message, **self.notebook
+                )
             for _ in range(self.policy.max_turns):
                 if self.stop.is_set():
                     raise _Stopped()
@@ -645,10 +652,12 @@ async def run(
     tools: str = "",
     context: str = "",
     restore: Restore | None = None,
+    notebook: NotebookContext | None = None,
 ) -> AsyncIterator[Event]:
     """Run the CodeAct loop for the episode's task (a new episode) or for ``message``
     (a follow-up on an episode that already has history), after ``restore``'s code when
-    given. Yields every event."""
+    given. ``notebook``: what the message carries of the user's notebook. Yields every
+    event."""
     state = _Run(
         episode,
         llm,
@@ -659,6 +668,7 @@ async def run(
         tools,
         context,
         restore,
+        notebook,
     )
     async for event in state.events(message):
         yield event

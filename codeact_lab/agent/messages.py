@@ -23,11 +23,18 @@ def observation_message(text: str, images: list[str], vision: bool) -> dict[str,
     return {"role": "user", "content": content}
 
 
+def user_text(data: dict[str, Any]) -> str:
+    """A user message as the model reads it: the notebook's view (or what changed in it)
+    first, when the message carries one, then what the user wrote."""
+    notebook = data.get("notebook")
+    return f"{notebook}\n\n{data['text']}" if notebook else str(data["text"])
+
+
 def build_messages(episode: Episode, system: str, *, vision: bool = False) -> list[dict[str, Any]]:
     messages: list[dict[str, Any]] = [{"role": "system", "content": system}]
     for step in episode.steps:
         if step.kind is StepKind.USER:
-            messages.append({"role": "user", "content": step.data["text"]})
+            messages.append({"role": "user", "content": user_text(step.data)})
         elif step.kind is StepKind.ASSISTANT:
             # An empty reply still takes its place, so roles keep alternating.
             messages.append({"role": "assistant", "content": step.data["text"] or "(empty)"})

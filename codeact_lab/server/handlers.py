@@ -51,6 +51,27 @@ async def notebook_path(handler: APIHandler, path: str) -> str:
     return normal
 
 
+async def notebook_cells(
+    handler: CodeActHandler, body: dict[str, Any], path: str, overrides: dict[str, Any]
+) -> list[Any] | None:
+    """The cells the model is shown: the live notebook the client sent (unsaved edits
+    count), else the saved file; None when the notebook is not to be read."""
+    if not handler.manager.reads_notebook(overrides):
+        return None
+    sent = validation.notebook_snapshot(body)
+    if sent is not None:
+        return sent
+    try:
+        model = await ensure_async(
+            handler.contents_manager.get(path, content=True, type="notebook")
+        )
+        cells = (model.get("content") or {}).get("cells")
+    except Exception:  # a file that is not a notebook, or gone: no view, still an episode
+        handler.log.info("codeact: %s could not be read as a notebook", path)
+        return None
+    return cells if isinstance(cells, list) else None
+
+
 class CodeActHandler(APIHandler):
     auth_resource = AUTH_RESOURCE
 
@@ -139,13 +160,15 @@ class EpisodesHandler(CodeActHandler):
         anchor = validation.optional_string(body, "anchor_cell_id")
         request_id = validation.optional_string(body, "request_id")
         known = request_id is not None and self.manager.store.by_request(request_id)
+        overrides = parse_overrides(body.get("settings"))
         episode = await self.manager.start(
             task,
             path,
             kernel_id,
             anchor_cell_id=anchor,
-            overrides=parse_overrides(body.get("settings")),
+            overrides=overrides,
             request_id=request_id,
+            notebook_cells=None if known else await notebook_cells(self, body, path, overrides),
         )
         self.reply(self.manager.describe(episode.id), 200 if known else 201)
 
@@ -193,12 +216,15 @@ class MessagesHandler(CodeActHandler):
     async def post(self, episode_id: str) -> None:
         await self.require_kernel_execute()
         body = self.json_body()
+        overrides = parse_overrides(body.get("settings"))
+        path = self.manager.episode(episode_id).metadata.get("notebook_path") or ""
         await self.manager.follow_up(
             episode_id,
             validation.required_string(body, "text"),
             kernel_id=validation.optional_string(body, "kernel_id"),
-            overrides=parse_overrides(body.get("settings")),
+            overrides=overrides,
             restore=validation.boolean(body, "restore"),
+            notebook_cells=await notebook_cells(self, body, path, overrides) if path else None,
         )
         self.reply(self.manager.describe(episode_id), 202)
 

@@ -27,6 +27,7 @@ from ..agent import (
     KernelExecutor,
     LLMClient,
     Step,
+    StepKind,
     StopSignal,
     run,
 )
@@ -35,6 +36,7 @@ from ..agent.episode import TRANSIENT_EVENTS
 from ..agent.kernel_wait import wait_while_busy
 from ..agent.llm import NO_KEY, public_endpoint
 from ..agent.loop import Restore
+from ..agent.notebook_view import NotebookContext, describe_changes, describe_notebook
 from ..agent.output_patch import diff_outputs
 from ..agent.redact import usable_secrets
 from ..agent.restore import events_from_episode, restore_code
@@ -78,6 +80,8 @@ OVERRIDES: dict[str, Callable[[Any, str], Any]] = {
     "max_turns": lambda v, name: validation.integer(v, name, 1, 100),
     "action_timeout": lambda v, name: validation.number(v, name, 0, 86400, low_open=True),
     "temperature": lambda v, name: validation.number(v, name, 0, 2),
+    # Only a way to turn it off: the server's setting decides whether the notebook is read.
+    "describe_notebook": lambda v, name: validation.boolean({name: v}, name, True),
 }
 
 
@@ -218,9 +222,11 @@ class EpisodeManager:
         anchor_cell_id: str | None = None,
         overrides: dict[str, Any] | None = None,
         request_id: str | None = None,
+        notebook_cells: list[Any] | None = None,
     ) -> Episode:
         """Start an episode. With a ``request_id`` already seen, return that episode instead
-        (a notebook reopened after ``%codeact`` ran must not run it again)."""
+        (a notebook reopened after ``%codeact`` ran must not run it again).
+        ``notebook_cells``: the notebook as the user sees it (nbformat cells), for the model."""
         if request_id is not None:
             known = self.store.by_request(request_id)
             if known is not None:
@@ -250,7 +256,12 @@ class EpisodeManager:
         live = LiveEpisode(episode, kernel_id)
         self._live[episode.id] = live
         try:
-            self._launch(live, None, overrides)
+            self._launch(
+                live,
+                None,
+                overrides,
+                notebook=self._notebook_context(episode, notebook_cells, overrides),
+            )
         except EpisodeError:
             del self._live[episode.id]
             self.store.discard(episode.id)  # nothing ran: leave no half-made episode
@@ -293,6 +304,7 @@ class EpisodeManager:
         kernel_id: str | None = None,
         overrides: dict[str, Any] | None = None,
         restore: bool = False,
+        notebook_cells: list[Any] | None = None,
     ) -> Episode:
         if not isinstance(text, str) or not text.strip():
             raise BadRequest("text must be a non-empty string")
@@ -319,8 +331,42 @@ class EpisodeManager:
         live = live or LiveEpisode(episode, kernel_id)
         live.kernel_id, live.stop, live.approve_rest = kernel_id, StopSignal(), False
         self._live[episode_id] = live
-        self._launch(live, text, overrides or {}, restore=restore)
+        overrides = overrides or {}
+        notebook = self._notebook_context(episode, notebook_cells, overrides)
+        self._launch(live, text, overrides, restore=restore, notebook=notebook)
         return episode
+
+    def reads_notebook(self, overrides: dict[str, Any]) -> bool:
+        """Whether the model is shown the notebook (a client may only turn it off)."""
+        return bool(self.settings.describe_notebook and overrides.get("describe_notebook", True))
+
+    def _notebook_context(
+        self, episode: Episode, cells: list[Any] | None, overrides: dict[str, Any]
+    ) -> NotebookContext | None:
+        """The notebook's view for a first message, or what changed since the last view."""
+        if cells is None or not self.reads_notebook(overrides):
+            return None
+        secrets = usable_secrets([self.settings.resolved_api_key()])
+        budget = self.settings.notebook_context_tokens
+        previous = next(
+            (
+                step.data["notebook_cells"]
+                for step in reversed(episode.steps_of(StepKind.USER))
+                if isinstance(step.data.get("notebook_cells"), list)
+            ),
+            None,
+        )
+        if previous is None:
+            return describe_notebook(
+                cells,
+                episode.metadata.get("notebook_path", ""),
+                episode.metadata.get("anchor_cell_id"),
+                budget_tokens=budget,
+                secrets=secrets,
+            )
+        return describe_changes(
+            previous, cells, episode_id=episode.id, budget_tokens=budget, secrets=secrets
+        )
 
     def _configure(self, overrides: dict[str, Any]) -> tuple[Any, Any]:
         llm_config = self.model.llm_config(
@@ -342,6 +388,7 @@ class EpisodeManager:
         message: str | None,
         overrides: dict[str, Any],
         restore: bool = False,
+        notebook: NotebookContext | None = None,
     ) -> None:
         llm_config, policy = self._configure(overrides)
         episode = live.episode
@@ -362,7 +409,9 @@ class EpisodeManager:
         except Exception as err:
             raise BadRequest(f"could not start the episode: {type(err).__name__}: {err}") from err
         self._busy[live.kernel_id] = episode.id
-        live.task = asyncio.ensure_future(self._drive(live, llm, executor, policy, message, rerun))
+        live.task = asyncio.ensure_future(
+            self._drive(live, llm, executor, policy, message, rerun, notebook)
+        )
 
     def _approver(self, live: LiveEpisode) -> Any:
         async def approver(episode: Episode, step: Step) -> Decision:
@@ -385,6 +434,7 @@ class EpisodeManager:
         policy: Any,
         message: str | None,
         restore: Restore | None = None,
+        notebook: NotebookContext | None = None,
     ) -> None:
         episode = live.episode
         try:
@@ -406,6 +456,7 @@ class EpisodeManager:
                 tools=tools,
                 context=context,
                 restore=restore,
+                notebook=notebook,
             ):
                 self._publish(live, event)
         except asyncio.CancelledError:

@@ -96,3 +96,20 @@ def episode_id(value: Any, name: str = "episode id") -> str:
     if not isinstance(value, str) or not EPISODE_ID_PATTERN.fullmatch(value):
         raise BadRequest(f"{name} must be 32 lowercase hexadecimal characters")
     return value
+
+
+MAX_SNAPSHOT_CELLS = 5000
+
+
+def notebook_snapshot(body: dict[str, Any]) -> list[Any] | None:
+    """The live notebook a client sent (``{"cells": [...]}``, nbformat cells), if any.
+    Only its shape is checked here: the view reads each cell defensively."""
+    value = body.get("notebook")
+    if value is None:
+        return None
+    cells = value.get("cells") if isinstance(value, dict) else None
+    if not isinstance(cells, list):
+        raise BadRequest("notebook must be an object with a list of cells")
+    if len(cells) > MAX_SNAPSHOT_CELLS:
+        raise BadRequest(f"notebook has {len(cells)} cells; the limit is {MAX_SNAPSHOT_CELLS}")
+    return cells
