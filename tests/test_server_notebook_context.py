@@ -136,3 +136,24 @@ async def test_a_malformed_snapshot_is_a_clear_400(jp_fetch, scripted, notebook,
         await start(jp_fetch, notebook, kernel_id, "t", notebook={"cells": "all of them"})
     assert err.value.code == 400
     assert b"notebook must be an object with a list of cells" in err.value.response.body
+
+
+async def test_fix_cell_starts_an_episode_whose_task_is_the_cells_code_and_error(
+    jp_fetch, scripted, notebook, kernel_id
+):
+    scripted.script({"text": "<solution>the column is called price</solution>"})
+    body = {"notebook_path": notebook, "kernel_id": kernel_id, "fix_cell_id": "fails"}
+    created = await post(jp_fetch, "episodes", body=body)
+    assert created["metadata"]["fix_cell_id"] == "fails"
+    assert created["metadata"]["anchor_cell_id"] == "fails"
+    assert created["task"].startswith("Fix cell 3 of my notebook: it raised KeyError: 'revenue'.")
+    assert "df['revenue'].sum()" in created["task"]
+    await wait_state(jp_fetch, created["id"])
+    sent = first_user_message(scripted.requests[0])
+    assert "<- selected" in sent and sent.endswith(created["task"])
+
+    for cell in ("threshold", "nowhere"):  # no error to fix; no such cell
+        with pytest.raises(HTTPClientError) as err:
+            await post(jp_fetch, "episodes", body={**body, "fix_cell_id": cell})
+        assert err.value.code == 400
+        assert b"has no error to fix" in err.value.response.body

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .observation import render_outputs, strip_ansi, truncate_middle
+from .prompts import FIX_CELL_TASK
 from .redact import redact
 
 DEFAULT_BUDGET_TOKENS = 1500
@@ -319,3 +320,18 @@ def describe_changes(
         if tokens > budget_tokens:
             text = truncate_middle(text, len(text) * budget_tokens // tokens)
     return NotebookContext(text, [c.fingerprint() for c in digests])
+
+
+def fix_cell_task(cells: Any, cell_id: str, *, secrets: Iterable[str] = ()) -> str | None:
+    """The task of "Fix with CodeAct": the cell's source and its error. None when the
+    cell is not in the notebook or did not raise."""
+    cell = next((c for c in read_cells(cells) if c.id == cell_id), None)
+    if cell is None or cell.error is None:
+        return None
+    task = FIX_CELL_TASK.format(
+        index=cell.index,
+        error=cell.error,
+        source=truncate_middle(cell.source.rstrip(), 20_000),
+        traceback=cell.traceback or cell.error,
+    )
+    return str(redact(task, list(secrets)))

@@ -94,6 +94,20 @@ RESTORE_REJECTED = (
 )
 
 
+FIX_CELL_TASK = """\
+Fix cell {index} of my notebook: it raised {error}.
+
+The cell's code:
+{source}
+
+Traceback (last lines):
+{traceback}
+
+Find the cause by running code in the kernel. Then run the whole corrected cell as \
+your last action: it replaces cell {index} when I apply your fix. \
+Then say in one sentence what was wrong, between <solution> and </solution>."""
+
+
 @dataclass
 class PromptTemplate:
     """A system prompt with ``{tools}`` and ``{context}`` slots, and its version."""

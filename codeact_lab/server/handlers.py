@@ -51,13 +51,9 @@ async def notebook_path(handler: APIHandler, path: str) -> str:
     return normal
 
 
-async def notebook_cells(
-    handler: CodeActHandler, body: dict[str, Any], path: str, overrides: dict[str, Any]
-) -> list[Any] | None:
-    """The cells the model is shown: the live notebook the client sent (unsaved edits
-    count), else the saved file; None when the notebook is not to be read."""
-    if not handler.manager.reads_notebook(overrides):
-        return None
+async def read_notebook_cells(handler: CodeActHandler, body: dict[str, Any], path: str) -> Any:
+    """The notebook as the user sees it: the live cells the client sent (unsaved edits
+    count), else the saved file's; None when neither can be read."""
     sent = validation.notebook_snapshot(body)
     if sent is not None:
         return sent
@@ -153,14 +149,21 @@ class EpisodesHandler(CodeActHandler):
     async def post(self) -> None:
         await self.require_kernel_execute()
         body = self.json_body()
-        task = validation.required_string(body, "task")
         kernel_id = validation.required_string(body, "kernel_id", max_length=200)
         path = validation.optional_string(body, "notebook_path", max_length=4096)
         path = await notebook_path(self, path or await self._session_path(kernel_id))
-        anchor = validation.optional_string(body, "anchor_cell_id")
+        fix_cell = validation.optional_string(body, "fix_cell_id")
+        anchor = fix_cell or validation.optional_string(body, "anchor_cell_id")
         request_id = validation.optional_string(body, "request_id")
         known = request_id is not None and self.manager.store.by_request(request_id)
         overrides = parse_overrides(body.get("settings"))
+        cells = None
+        if not known and (fix_cell or self.manager.reads_notebook(overrides)):
+            cells = await read_notebook_cells(self, body, path)
+        if fix_cell and not known:
+            task = self.manager.fix_cell_task(cells, fix_cell)
+        else:
+            task = validation.required_string(body, "task")
         episode = await self.manager.start(
             task,
             path,
@@ -168,7 +171,8 @@ class EpisodesHandler(CodeActHandler):
             anchor_cell_id=anchor,
             overrides=overrides,
             request_id=request_id,
-            notebook_cells=None if known else await notebook_cells(self, body, path, overrides),
+            notebook_cells=cells,
+            fix_cell_id=fix_cell,
         )
         self.reply(self.manager.describe(episode.id), 200 if known else 201)
 
@@ -218,13 +222,16 @@ class MessagesHandler(CodeActHandler):
         body = self.json_body()
         overrides = parse_overrides(body.get("settings"))
         path = self.manager.episode(episode_id).metadata.get("notebook_path") or ""
+        cells = None
+        if path and self.manager.reads_notebook(overrides):
+            cells = await read_notebook_cells(self, body, path)
         await self.manager.follow_up(
             episode_id,
             validation.required_string(body, "text"),
             kernel_id=validation.optional_string(body, "kernel_id"),
             overrides=overrides,
             restore=validation.boolean(body, "restore"),
-            notebook_cells=await notebook_cells(self, body, path, overrides) if path else None,
+            notebook_cells=cells,
         )
         self.reply(self.manager.describe(episode_id), 202)
 

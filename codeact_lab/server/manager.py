@@ -36,7 +36,12 @@ from ..agent.episode import TRANSIENT_EVENTS
 from ..agent.kernel_wait import wait_while_busy
 from ..agent.llm import NO_KEY, public_endpoint
 from ..agent.loop import Restore
-from ..agent.notebook_view import NotebookContext, describe_changes, describe_notebook
+from ..agent.notebook_view import (
+    NotebookContext,
+    describe_changes,
+    describe_notebook,
+    fix_cell_task,
+)
 from ..agent.output_patch import diff_outputs
 from ..agent.redact import usable_secrets
 from ..agent.restore import events_from_episode, restore_code
@@ -223,6 +228,7 @@ class EpisodeManager:
         overrides: dict[str, Any] | None = None,
         request_id: str | None = None,
         notebook_cells: list[Any] | None = None,
+        fix_cell_id: str | None = None,
     ) -> Episode:
         """Start an episode. With a ``request_id`` already seen, return that episode instead
         (a notebook reopened after ``%codeact`` ran must not run it again).
@@ -252,6 +258,8 @@ class EpisodeManager:
         }
         if request_id is not None:
             episode.metadata["request_id"] = request_id
+        if fix_cell_id is not None:  # "Fix with CodeAct": its fix may be applied to that cell
+            episode.metadata["fix_cell_id"] = fix_cell_id
         self.store.create(episode)
         live = LiveEpisode(episode, kernel_id)
         self._live[episode.id] = live
@@ -335,6 +343,14 @@ class EpisodeManager:
         notebook = self._notebook_context(episode, notebook_cells, overrides)
         self._launch(live, text, overrides, restore=restore, notebook=notebook)
         return episode
+
+    def fix_cell_task(self, cells: Any, cell_id: str) -> str:
+        """The task of "Fix with CodeAct" on a cell: its source and its error."""
+        secrets = usable_secrets([self.settings.resolved_api_key()])
+        task = fix_cell_task(cells, cell_id, secrets=secrets)
+        if task is None:
+            raise BadRequest(f"cell {cell_id!r} is not in the notebook, or has no error to fix")
+        return task
 
     def reads_notebook(self, overrides: dict[str, Any]) -> bool:
         """Whether the model is shown the notebook (a client may only turn it off)."""
