@@ -12,6 +12,8 @@ import { API_NAMESPACE, requestAPI } from './request';
 
 import type { IEpisodeEvent, IEpisodeRecord, IUsage } from './model';
 
+import type { INotebookSnapshot } from './notebookcontext';
+
 /**
  * `GET /codeact/config`: what the server runs episodes with.
  */
@@ -33,16 +35,23 @@ export interface IEpisodeSettings {
   max_turns?: number;
   action_timeout?: number;
   temperature?: number;
+  /** False: the model is not shown the notebook (a client can only turn it off). */
+  describe_notebook?: boolean;
 }
 
 /**
  * The body of `POST /codeact/episodes`.
  */
 export interface INewEpisode {
-  task: string;
+  /** Required, except with `fix_cell_id` (the server makes the task of the fix). */
+  task?: string;
   notebook_path: string;
   kernel_id: string;
   anchor_cell_id?: string | null;
+  /** The live notebook, unsaved edits included (else the server reads the saved file). */
+  notebook?: INotebookSnapshot;
+  /** "Fix with CodeAct": the failing cell; the episode is anchored there. */
+  fix_cell_id?: string;
   settings?: IEpisodeSettings;
   /**
    * The client's id of this request (`%codeact` makes one per run): the
@@ -59,6 +68,8 @@ export interface IFollowUpOptions {
   settings?: IEpisodeSettings;
   kernel_id?: string;
   restore?: boolean;
+  /** The live notebook: the model is told what changed in it since the last message. */
+  notebook?: INotebookSnapshot;
 }
 
 /**

@@ -205,6 +205,52 @@ export class NotebookApplier implements IDisposable {
     return removed;
   }
 
+  /**
+   * "Apply to the cell": the code of a fix episode's last successful action
+   * (as its cell shows it) replaces the fixed cell's source, with the
+   * outputs it made, in one undoable edit. Returns the fixed cell's number
+   * and how many cells of the episode are still in the notebook, or null
+   * when the notebook, the cell or a successful action is missing.
+   */
+  applyFix(model: EpisodeModel): { cell: number; scratch: number } | null {
+    const shared = this._shared(model);
+    const fixId = model.record.metadata.fix_cell_id;
+    const index = shared?.cells.findIndex(cell => cell.id === fixId) ?? -1;
+    const action = [...model.record.steps]
+      .reverse()
+      .find(
+        step =>
+          step.kind === 'action' &&
+          step.data.status === 'ok' &&
+          step.data.format !== 'restore'
+      );
+    if (!shared || index < 0 || !action) {
+      return null;
+    }
+    const target = shared.cells[index];
+    if (target.cell_type !== 'code') {
+      return null;
+    }
+    const fixed = target as ISharedCodeCell;
+    const actionCell = findCell(shared, model.id, action.id) as
+      ISharedCodeCell | undefined;
+    const undo = (shared as { undoManager?: { stopCapturing(): void } })
+      .undoManager;
+    undo?.stopCapturing();
+    shared.transact(() => {
+      fixed.setSource(
+        actionCell?.getSource() ?? actionSource(action.data as IActionData)
+      );
+      fixed.setOutputs(actionCell?.getOutputs() ?? action.data.outputs ?? []);
+      fixed.execution_count = action.data.execution_count ?? null;
+    });
+    undo?.stopCapturing();
+    const scratch = shared.cells.filter(
+      cell => markOf(cell)?.episode === model.id
+    ).length;
+    return { cell: index + 1, scratch };
+  }
+
   private _shared(model: EpisodeModel): ISharedNotebook | null {
     const panel = this.findPanel(model.notebookPath);
     return panel?.context.isReady

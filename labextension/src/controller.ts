@@ -2,6 +2,10 @@
  * The chat's state and actions, apart from its rendering: which episode the
  * chat shows, the history list, the server's config, and the last error.
  */
+import { Dialog, showDialog } from '@jupyterlab/apputils';
+
+import type * as nbformat from '@jupyterlab/nbformat';
+
 import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 
 import { ServerConnection } from '@jupyterlab/services';
@@ -24,6 +28,8 @@ import type { NotebookApplier } from './applier';
 import { EpisodeRegistry } from './episodes';
 
 import { EpisodeModel } from './model';
+
+import { INotebookSnapshot, snapshotToSend } from './notebookcontext';
 
 import { IExportedEpisode, exportedEpisode } from './notebookdata';
 
@@ -231,6 +237,82 @@ export class ChatController implements IDisposable {
   }
 
   /**
+   * "Fix with CodeAct": a new episode anchored at a cell whose output is an
+   * error; its task is that cell's code and traceback.
+   */
+  fixCell(panel: NotebookPanel, cellId: string): Promise<boolean> {
+    if (this._pending) {
+      return Promise.resolve(false);
+    }
+    this._setCurrent(null);
+    this._view = 'chat';
+    return this._request(() => this._start(null, panel, cellId));
+  }
+
+  /** Whether the episode shown is a solved fix that can be applied to its cell. */
+  get canApplyFix(): boolean {
+    const current = this._current;
+    return (
+      !!current?.record.metadata.fix_cell_id &&
+      current.record.state === 'solved' &&
+      !current.running &&
+      !this._appliedFixes.has(current.id)
+    );
+  }
+
+  /**
+   * "Apply to the cell": the fix's working code replaces the failing cell's
+   * (one undoable edit), then an offer to delete the episode's scratch cells,
+   * so the notebook reads as if the user had written the fix.
+   */
+  async applyFix(): Promise<boolean> {
+    const current = this._current;
+    const applied =
+      current && this.canApplyFix ? this.applier?.applyFix(current) : null;
+    if (!current || !applied) {
+      this._setError(
+        this._trans.__(
+          'The fix cannot be applied: it needs %1 open, the cell it fixes, and an action of the episode that ran without error.',
+          current?.notebookPath ?? this._trans.__('the notebook')
+        )
+      );
+      return false;
+    }
+    this._appliedFixes.add(current.id);
+    let notice = this._trans.__(
+      'Cell %1 now holds the fix (Edit › Undo in the notebook takes it back).',
+      applied.cell
+    );
+    if (applied.scratch) {
+      const answer = await showDialog({
+        title: this._trans.__('Cell %1 is fixed', applied.cell),
+        body: this._trans._n(
+          'Delete the %1 cell this episode added? The record stays in History, and Edit › Undo brings the cell back.',
+          'Delete the %1 cells this episode added? The record stays in History, and Edit › Undo brings them back.',
+          applied.scratch
+        ),
+        buttons: [
+          Dialog.cancelButton({ label: this._trans.__('Keep them') }),
+          Dialog.warnButton({ label: this._trans.__('Delete') })
+        ]
+      });
+      if (answer.button.accept) {
+        const removed = this.applier?.removeEpisodeCells(current) ?? 0;
+        notice +=
+          ' ' +
+          this._trans._n(
+            "Deleted the episode's %1 cell.",
+            "Deleted the episode's %1 cells.",
+            removed
+          );
+      }
+    }
+    this._notice = notice;
+    this._emit();
+    return true;
+  }
+
+  /**
    * Approve the action awaiting approval, as its cell shows it now: the
    * user's edit of the cell is what runs.
    */
@@ -390,8 +472,15 @@ export class ChatController implements IDisposable {
     Signal.clearData(this);
   }
 
-  private async _start(task: string): Promise<void> {
-    const panel = this.notebook;
+  /**
+   * A new episode in `panel`: on `task`, or, with `fixCellId`, on fixing
+   * that cell (the server makes the task of its code and error).
+   */
+  private async _start(
+    task: string | null,
+    panel: NotebookPanel | null = this.notebook,
+    fixCellId?: string
+  ): Promise<void> {
     if (!panel) {
       throw new Error(
         this._trans.__(
@@ -410,11 +499,23 @@ export class ChatController implements IDisposable {
         )
       );
     }
+    const content = panel.content.model?.toJSON() as
+      nbformat.INotebookContent | undefined;
     const record = await CodeActAPI.createEpisode({
-      task,
+      ...(fixCellId
+        ? {
+            fix_cell_id: fixCellId,
+            // The fix needs the cell as the user sees it, even when the rest
+            // of the notebook is not to be shown (the server then leaves it out).
+            notebook: snapshotToSend(content, true)
+          }
+        : {
+            task: task ?? '',
+            anchor_cell_id: panel.content.activeCell?.model.id ?? null,
+            notebook: this._snapshot(panel)
+          }),
       notebook_path: panel.context.localPath,
       kernel_id: kernel.id,
-      anchor_cell_id: panel.content.activeCell?.model.id ?? null,
       settings: episodeSettings(this.settings.values)
     });
     this._setCurrent(this.registry.adopt(record));
@@ -450,10 +551,20 @@ export class ChatController implements IDisposable {
         options.kernel_id = kernel.id;
       }
     }
+    options.notebook = this._snapshot(restoreIn ?? this._panelOf(current));
     const record = await CodeActAPI.sendMessage(current.id, text, options);
     this._restore.delete(current.id);
     this.registry.adopt(record);
     this.registry.connect(current.id);
+  }
+
+  /** The live notebook for the model, unless the user turned that off. */
+  private _snapshot(
+    panel: NotebookPanel | null | undefined
+  ): INotebookSnapshot | undefined {
+    const content = panel?.content.model?.toJSON() as
+      nbformat.INotebookContent | undefined;
+    return snapshotToSend(content, this.settings.values.describeNotebook);
   }
 
   private _panelOf(model: EpisodeModel): NotebookPanel | null {
@@ -583,6 +694,8 @@ export class ChatController implements IDisposable {
   private _pending = false;
   /** Episodes imported by "Continue here", and the notebook to restore in. */
   private _restore = new Map<string, NotebookPanel>();
+  /** Fix episodes applied to their cell from this page (the button goes). */
+  private _appliedFixes = new Set<string>();
   private _watched: NotebookPanel | null = null;
   private _changed = new Signal<this, void>(this);
   private _disposed = false;

@@ -8,6 +8,8 @@ import { ICommandPalette } from '@jupyterlab/apputils';
 
 import { IDocumentManager } from '@jupyterlab/docmanager';
 
+import type * as nbformat from '@jupyterlab/nbformat';
+
 import { INotebookTracker } from '@jupyterlab/notebook';
 
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
@@ -27,9 +29,13 @@ import { ChatController } from './controller';
 
 import { EpisodeRegistry } from './episodes';
 
+import { FixCellButtons } from './fixcell';
+
 import { codeactIcon } from './icons';
 
 import { MagicEpisodes, magicRendererFactory } from './magic';
+
+import { hasError } from './notebookcontext';
 
 import { requestAPI } from './request';
 
@@ -54,6 +60,8 @@ namespace CommandIDs {
   export const continueHere = 'codeact-lab:continue-here';
   export const removeCells = 'codeact-lab:remove-episode-cells';
   export const toggleApproval = 'codeact-lab:toggle-approval';
+  export const fixCell = 'codeact-lab:fix-cell';
+  export const applyFix = 'codeact-lab:apply-fix';
 }
 
 /**
@@ -243,6 +251,12 @@ const plugin: JupyterFrontEndPlugin<void> = {
         execute: () => controller.removeCells()
       },
       {
+        id: CommandIDs.applyFix,
+        label: trans.__('Apply the CodeAct fix to the cell'),
+        enabled: () => controller.canApplyFix,
+        execute: () => controller.applyFix()
+      },
+      {
         id: CommandIDs.toggleApproval,
         label: trans.__('Ask before running CodeAct actions'),
         enabled: () => true,
@@ -271,7 +285,61 @@ const plugin: JupyterFrontEndPlugin<void> = {
         episodeCommands.forEach(c => app.commands.notifyCommandChanged(c.id));
       }
     });
-    for (const id of [CommandIDs.open, ...episodeCommands.map(c => c.id)]) {
+
+    // "Fix with CodeAct": on a cell given by the error's button, else the active cell.
+    const fixTarget = (args: any) => {
+      const path = typeof args?.path === 'string' ? args.path : null;
+      const panel = path
+        ? tracker.find(p => p.context.path === path)
+        : tracker.currentWidget;
+      const cellId =
+        typeof args?.cellId === 'string'
+          ? args.cellId
+          : panel?.content.activeCell?.model.id;
+      const cell = panel?.content.widgets.find(c => c.model.id === cellId);
+      return panel && cell && hasError(cell.model.toJSON() as nbformat.ICell)
+        ? { panel, cellId: cell.model.id }
+        : null;
+    };
+    app.commands.addCommand(CommandIDs.fixCell, {
+      label: trans.__('Fix with CodeAct'),
+      caption: trans.__(
+        "Start a CodeAct episode on the cell's error: the fix is worked out in cells below it"
+      ),
+      icon: codeactIcon,
+      describedBy: {
+        args: {
+          type: 'object',
+          properties: {
+            path: { type: 'string', description: "The notebook's path" },
+            cellId: {
+              type: 'string',
+              description: 'The id of the failing cell'
+            }
+          }
+        }
+      },
+      isEnabled: args => fixTarget(args) !== null,
+      execute: async args => {
+        const target = fixTarget(args);
+        if (target) {
+          app.shell.activateById(sidebar.id);
+          await controller.fixCell(target.panel, target.cellId);
+        }
+      }
+    });
+    app.contextMenu.addItem({
+      command: CommandIDs.fixCell,
+      selector: '.jp-Notebook .jp-CodeCell',
+      rank: 12
+    });
+    new FixCellButtons(tracker, app.commands, CommandIDs.fixCell, trans);
+
+    for (const id of [
+      CommandIDs.open,
+      CommandIDs.fixCell,
+      ...episodeCommands.map(c => c.id)
+    ]) {
       palette?.addItem({ command: id, category: trans.__('CodeAct') });
     }
   }

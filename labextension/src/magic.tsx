@@ -15,6 +15,8 @@
  * from an untrusted notebook. Those show the episode if the server already
  * has it, else a note and a "Run it here" button.
  */
+import type * as nbformat from '@jupyterlab/nbformat';
+
 import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
@@ -51,6 +53,8 @@ import {
   mayStart,
   parseMagicRequest
 } from './notebookdata';
+
+import { snapshotToSend } from './notebookcontext';
 
 import { UserSettings, episodeSettings } from './settings';
 
@@ -186,7 +190,11 @@ export class MagicEpisodes {
         request,
         ownRequest
       ),
-      request_id: request.request_id
+      request_id: request.request_id,
+      notebook: snapshotToSend(
+        panel.content.model?.toJSON() as nbformat.INotebookContent | undefined,
+        user.values.describeNotebook
+      )
     });
     return this.registry.adopt(record);
   }

@@ -84,6 +84,8 @@ export interface IEpisodeRecord {
     anchor_cell_id?: string | null;
     /** The `%codeact` run that started it, if any. */
     request_id?: string;
+    /** "Fix with CodeAct": the cell it fixes ("Apply to the cell" writes there). */
+    fix_cell_id?: string;
     [key: string]: any;
   };
   steps: IStep[];

@@ -15,13 +15,16 @@ export interface IUserSettings {
   baseUrl: string;
   approval: ApprovalSetting;
   maxTurns: number;
+  /** Show the model the notebook: its cells, outputs and latest error. */
+  describeNotebook: boolean;
 }
 
 const DEFAULTS: IUserSettings = {
   model: '',
   baseUrl: '',
   approval: '',
-  maxTurns: 0
+  maxTurns: 0,
+  describeNotebook: true
 };
 
 /**
@@ -40,6 +43,9 @@ export function episodeSettings(user: IUserSettings): IEpisodeSettings {
   }
   if (user.maxTurns > 0) {
     settings.max_turns = user.maxTurns;
+  }
+  if (!user.describeNotebook) {
+    settings.describe_notebook = false;
   }
   return settings;
 }
@@ -86,7 +92,8 @@ export class UserSettings {
       model: str('model'),
       baseUrl: str('baseUrl'),
       approval: approval === 'auto' || approval === 'ask' ? approval : '',
-      maxTurns: Number(composite.maxTurns) || 0
+      maxTurns: Number(composite.maxTurns) || 0,
+      describeNotebook: composite.describeNotebook !== false
     };
   }
 

@@ -415,18 +415,40 @@ function StatusBar(props: { controller: ChatController }): JSX.Element {
           {trans.__('Stop')}
         </button>
       ) : (
-        <button
-          className="jp-codeact-link"
-          data-testid="codeact-remove-cells"
-          onClick={() => controller.removeCells()}
-          title={trans.__(
-            "Remove this episode's cells from the notebook in one step (Undo brings them back; the record stays in History). What the code did in the kernel (variables, files) cannot be undone."
-          )}
-        >
-          {trans.__('Remove cells')}
-        </button>
+        <>
+          {controller.canApplyFix ? (
+            <button
+              className="jp-Button jp-mod-styled jp-mod-accept jp-codeact-apply-fix"
+              data-testid="codeact-apply-fix"
+              onClick={() => void controller.applyFix()}
+              title={trans.__(
+                "Write the fix's working code (its last action that ran without error) into the cell that failed, in one undoable edit"
+              )}
+            >
+              {trans.__('Apply to the cell')}
+            </button>
+          ) : null}
+          <RemoveCells controller={controller} />
+        </>
       )}
     </div>
+  );
+}
+
+function RemoveCells(props: { controller: ChatController }): JSX.Element {
+  const { controller } = props;
+  const trans = useTrans();
+  return (
+    <button
+      className="jp-codeact-link"
+      data-testid="codeact-remove-cells"
+      onClick={() => controller.removeCells()}
+      title={trans.__(
+        "Remove this episode's cells from the notebook in one step (Undo brings them back; the record stays in History). What the code did in the kernel (variables, files) cannot be undone."
+      )}
+    >
+      {trans.__('Remove cells')}
+    </button>
   );
 }
 

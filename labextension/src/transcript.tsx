@@ -138,12 +138,21 @@ export function Transcript(props: ITranscriptProps): JSX.Element {
           break;
         }
         items.push(
-          <div
-            key={step.id}
-            className="jp-codeact-user"
-            data-testid="codeact-user-message"
-          >
-            {step.data.text}
+          <div key={step.id} className="jp-codeact-user-turn">
+            <div className="jp-codeact-user" data-testid="codeact-user-message">
+              {step.data.text}
+            </div>
+            {step.data.notebook && !compact ? (
+              <details
+                className="jp-codeact-observation"
+                data-testid="codeact-notebook-context"
+              >
+                <summary>
+                  {trans.__('What the model read of the notebook')}
+                </summary>
+                <pre>{clip(String(step.data.notebook))}</pre>
+              </details>
+            ) : null}
           </div>
         );
         break;
