@@ -73,9 +73,7 @@ async def test_a_users_own_final_answer_is_left_alone(scripted, make_llm, execut
     assert await executor.evaluate(LEFT_BEHIND) == ["final_answer", False]
 
 
-async def test_a_users_own_final_answer_function_is_called_not_taken(
-    scripted, make_llm, executor
-):
+async def test_a_users_own_final_answer_function_is_called_not_taken(scripted, make_llm, executor):
     await executor.execute("def final_answer(x):\n    return x * 2", 10)
     scripted.script(
         {"text": "<execute>\nprint(final_answer(21))\n</execute>"},
@@ -196,9 +194,7 @@ async def test_a_repeated_answer_is_fine_when_nobody_rejected_it(scripted, make_
 
 
 # ---- answer discipline (issue 13) ----
-async def test_an_answer_without_any_action_gets_one_nudge_to_verify(
-    scripted, make_llm, executor
-):
+async def test_an_answer_without_any_action_gets_one_nudge_to_verify(scripted, make_llm, executor):
     scripted.script(
         {"text": "<solution>3</solution>"},
         {"text": "<execute>print(1 + 2)</execute>"},
@@ -262,3 +258,14 @@ async def test_a_long_answer_with_newlines_and_quotes_comes_back_whole(
     await drive(ep, make_llm(), executor)
     expected = "\n".join(f"row {i}: 'q' \\ \"dq\"" for i in range(300))
     assert ep.state is FinalState.SOLVED and ep.solution == expected
+
+
+async def test_the_same_malformed_action_a_third_time_ends_stuck(scripted, make_llm, executor):
+    def translate(content: str) -> str:
+        raise ValueError("not a call")
+
+    scripted.default = {"text": "<execute>nonsense</execute>"}
+    ep = Episode(task="t")
+    await drive(ep, make_llm(), executor, Policy(translate_action=translate))
+    assert ep.state is FinalState.STUCK and ep.turns == 3
+    assert statuses(ep) == ["error", "error", "skipped"]

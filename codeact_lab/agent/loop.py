@@ -366,7 +366,14 @@ class _Run:
             yield step_ev
             step = ep.find(step_ev.data["step"]["id"])
             assert step is not None
-            if format_error is not None and not (failed or stuck or self.stop.is_set()):
+            if not (failed or stuck or answered_by) and len(identical_in_a_row(ep, step)) >= 2:
+                stuck = True  # the third time in a row: not run, the turn ends below
+                self._not_run[step.id] = NOT_RUN_STUCK
+            elif answered_by:
+                self._not_run[step.id] = NOT_RUN_ANSWERED
+            if format_error is not None and not (
+                failed or stuck or answered_by or self.stop.is_set()
+            ):
                 error = {
                     "output_type": "error",
                     "ename": "ActionFormatError",
@@ -382,11 +389,6 @@ class _Run:
                 results.append((step, ExecutionResult(ActionStatus.ERROR, outputs=[error])))
                 failed = True
                 continue
-            if not (failed or stuck or answered_by) and len(identical_in_a_row(ep, step)) >= 2:
-                stuck = True  # the third time in a row: not run, the turn ends below
-                self._not_run[step.id] = NOT_RUN_STUCK
-            elif answered_by:
-                self._not_run[step.id] = NOT_RUN_ANSWERED
             if failed or stuck or answered_by or self.stop.is_set():
                 yield ep.event(
                     EventType.ACTION_FINISHED, step_id=step.id, status=ActionStatus.SKIPPED.value
