@@ -47,6 +47,7 @@ EXIT_CODES = {
     FinalState.BUDGET: 5,
     FinalState.REPLIED: 6,
     FinalState.INTERRUPTED: 7,
+    FinalState.STUCK: 8,
 }
 
 

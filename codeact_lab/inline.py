@@ -68,10 +68,14 @@ class InProcessExecutor:
     """
 
     def __init__(
-        self, jobs: queue.Queue[Job | None], on_user_interrupt: Callable[[], None]
+        self,
+        jobs: queue.Queue[Job | None],
+        on_user_interrupt: Callable[[], None],
+        shell: InteractiveShell | None = None,
     ) -> None:
         self.jobs = jobs
         self.on_user_interrupt = on_user_interrupt
+        self.shell = shell
         self.busy = False
         self.why: str | None = None  # "timeout" or "stop" when the interrupt is ours
 
@@ -106,6 +110,16 @@ class InProcessExecutor:
         if self.busy:
             self.why = "stop"
             interrupt_main_thread()
+
+    async def evaluate(self, expression: str, timeout: float = 5.0) -> Any:
+        """Evaluate in the user's namespace, from the agent's thread: between actions the
+        main thread only waits for the next one, so nothing else touches the namespace."""
+        if self.shell is None or self.busy:
+            return None
+        try:
+            return self.shell.ev(expression)
+        except Exception:
+            return None
 
 
 def run_in_namespace(shell: InteractiveShell, code: str) -> ExecutionResult:
@@ -192,7 +206,7 @@ class InlineRun:
         self.stop = StopSignal()
         self._loop: asyncio.AbstractEventLoop | None = None
         self.executor = InProcessExecutor(
-            self.jobs, lambda: self.stop.set("interrupted (kernel interrupt)")
+            self.jobs, lambda: self.stop.set("interrupted (kernel interrupt)"), shell
         )
 
     def _agent(self) -> None:

@@ -69,3 +69,37 @@ def builtin_player() -> Callable[[dict[str, Any]], Reply]:
         lambda instruction: reference_solution(suite[instruction].id),
         first_call,
     )
+
+
+def _text(content: Any) -> str:
+    if isinstance(content, list):  # smolagents sends content as a list of parts
+        return "".join(part.get("text", "") for part in content if isinstance(part, dict))
+    return str(content or "")
+
+
+def is_smolagents(body: dict[str, Any]) -> bool:
+    return "code blobs" in _text(body["messages"][0]["content"])
+
+
+def smolagents_player() -> Callable[[dict[str, Any]], Reply]:
+    """The game for smolagents' CodeAgent on built-in tasks, in its own reply format: a
+    wrong final_answer first (told "incorrect"), then the reference solution, then
+    final_answer with what it printed: solved in 3 steps."""
+    from codeact_lab.evaluation.tasks import builtin_suite, reference_solution
+
+    suite = {t.instruction: t for t in builtin_suite()}
+
+    def play(body: dict[str, Any]) -> Reply:
+        messages = [(m["role"], _text(m.get("content"))) for m in body["messages"]]
+        task = next(t for text, t in suite.items() if text in messages[1][1])
+        turn = sum(role == "assistant" for role, _ in messages) + 1
+        if turn == 1:
+            return {"text": 'Thought: I know it.\n<code>\nfinal_answer("wrong")\n</code>'}
+        if turn == 2:
+            code = reference_solution(task.id)
+            return {"text": f"Thought: Let me compute it.\n<code>\n{code}\n</code>"}
+        logs = next(text for role, text in reversed(messages) if "Execution logs:" in text)
+        printed = logs.split("Execution logs:\n", 1)[1].split("\nLast output", 1)[0].strip()
+        return {"text": f"Thought: Done.\n<code>\nfinal_answer({printed!r})\n</code>"}
+
+    return play

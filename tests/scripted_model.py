@@ -1,7 +1,8 @@
 """A scripted OpenAI-compatible chat server: the one stand-in our tests allow.
 
 It speaks ``POST /v1/chat/completions`` with server-sent events exactly as the real
-API streams them, and answers from a script the test gives it, in order. Every
+API streams them (or, for a request without ``stream``, one JSON ``chat.completion``),
+and answers from a script the test gives it, in order. Every
 request it receives is recorded (body and headers), so a test can assert what the
 model was sent. It runs on 127.0.0.1 in a thread of its own, so an in-process
 test and a subprocess (the command line, a Jupyter server) can both use it.
@@ -149,6 +150,17 @@ def _chunk(model: str, delta: dict[str, Any], finish: str | None = None) -> dict
     }
 
 
+def _usage(body: dict[str, Any], text: str) -> dict[str, int]:
+    """Tokens counted as a quarter of the characters: known numbers for the tests."""
+    prompt = sum(len(json.dumps(m.get("content"))) for m in body.get("messages", [])) // 4
+    completion = max(1, len(text) // 4)
+    return {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": prompt + completion,
+    }
+
+
 def _cut_at_stop(text: str, stops: list[str]) -> tuple[str, bool]:
     cut = min((text.find(s) for s in stops if s and s in text), default=-1)
     return (text[:cut], True) if cut >= 0 else (text, False)
@@ -174,6 +186,9 @@ class _Completions(web.RequestHandler):
             self.set_header("Content-Type", "application/json")
             error = {"message": entry.get("message", "scripted error"), "type": "scripted"}
             self.finish(json.dumps({"error": error}))
+            return
+        if not body.get("stream"):
+            self._whole(body, entry)  # a client that asked for one JSON reply
             return
         self.set_header("Content-Type", "text/event-stream")
         self.set_header("Cache-Control", "no-cache")
@@ -207,16 +222,32 @@ class _Completions(web.RequestHandler):
             self.scripted.sent_at.append(time.monotonic())
         await self._send(_chunk(model, {}, finish))
         if (body.get("stream_options") or {}).get("include_usage") and entry.get("usage", True):
-            prompt_chars = sum(len(json.dumps(m.get("content"))) for m in body.get("messages", []))
-            usage = {
-                "prompt_tokens": prompt_chars // 4,
-                "completion_tokens": max(1, len(text) // 4),
-                "total_tokens": prompt_chars // 4 + max(1, len(text) // 4),
-            }
-            await self._send({**_chunk(model, {}), "choices": [], "usage": usage})
+            await self._send({**_chunk(model, {}), "choices": [], "usage": _usage(body, text)})
         self.write("data: [DONE]\n\n")
         await self.flush()
         self.finish()
+
+    def _whole(self, body: dict[str, Any], entry: dict[str, Any]) -> None:
+        """The same reply as one ``chat.completion`` object, usage included."""
+        stops = body.get("stop") or []
+        stops = [stops] if isinstance(stops, str) else list(stops)
+        text, _stopped = _cut_at_stop(str(entry.get("text", "")), stops)
+        message = {"role": "assistant", "content": text}
+        choice = {
+            "index": 0,
+            "message": message,
+            "finish_reason": entry.get("finish_reason", "stop"),
+        }
+        reply = {
+            "id": "chatcmpl-scripted",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": self.scripted.model,
+            "choices": [choice],
+            "usage": _usage(body, text),
+        }
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(reply))
 
     async def _send(self, payload: dict[str, Any]) -> None:
         self.write(f"data: {json.dumps(payload)}\n\n")

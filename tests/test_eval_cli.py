@@ -43,10 +43,10 @@ def rows(stdout: str) -> dict[tuple[str, str], list[str]]:
     table, domain = {}, ""
     for line in stdout.splitlines():
         cells = line.split()
-        if len(cells) == 8 and cells[0] != "domain":
+        if len(cells) == 9 and cells[0] != "domain":
             domain = cells[0]
             table[(domain, cells[1])] = cells[2:]
-        elif len(cells) == 7 and cells[0] in ("code", "json", "text"):
+        elif len(cells) == 8 and cells[0] in ("code", "json", "text", "smolagents"):
             table[(domain, cells[0])] = cells[1:]
     return table
 
@@ -68,7 +68,8 @@ def test_builtin_suite_in_three_modes(tmp_path, scripted):
     assert table[("overall", "json")][:4] == ["2", "2", "100.0%", "3.0"]
     assert table[("overall", "text")][:4] == ["2", "0", "0.0%", "10.0"]  # failure = the limit
     assert table[("decoder", "code")][:4] == ["2", "2", "100.0%", "2.0"]
-    assert "code vs text: +100.0 points of success, -8.0 turns on average" in proc.stdout
+    assert "code vs text: +100.0 points of success, -8.0 turns on average, " in proc.stdout
+    assert table[("overall", "text")][4] == "2"  # both text episodes ended stuck
     assert "[6/6]" in proc.stderr  # progress, one line per pair off a terminal
 
     # every episode in the JSON Lines file
@@ -95,7 +96,9 @@ def test_builtin_suite_in_three_modes(tmp_path, scripted):
     assert call["code"] == "print(from_hex('717a64672077642077686870'))"
 
     text = by[("decoder/three_steps", "text")]
-    assert not text["solved"] and text["turns"] == 10 and text["state"] == "max_turns"
+    # the same bad call a third time in a row ends it as stuck, not at the turn limit
+    assert not text["solved"] and text["turns"] == 3 and text["state"] == "stuck"
+    assert text["stuck"] and text["prompt_version"] == "codeact-lab/2+eval-text"
     observation = next(s for s in text["episode"]["steps"] if s["kind"] == "observation")
     assert "ActionFormatError: there is no tool 'not_a_tool'" in observation["data"]["text"]
 

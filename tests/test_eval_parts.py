@@ -17,7 +17,14 @@ from codeact_lab.evaluation.modes import (
     text_action,
 )
 from codeact_lab.evaluation.progress import Progress
-from codeact_lab.evaluation.report import OVERALL, comparisons, summarize, summary_json, table
+from codeact_lab.evaluation.report import (
+    OVERALL,
+    comparisons,
+    summarize,
+    summary_json,
+    table,
+    task_table,
+)
 from codeact_lab.evaluation.results import RecordWriter, finished, latest, load_records
 from codeact_lab.evaluation.suite import ToolSpec
 
@@ -155,7 +162,7 @@ RECORDS = [
     record("x/2", "code", False, 4, domain="x"),  # a failure counts as the limit: 10
     record("y/1", "code", True, 3, domain="y"),
     record("x/1", "json", True, 5, domain="x"),
-    record("x/2", "json", False, 10, domain="x"),
+    record("x/2", "json", False, 3, domain="x", stuck=True),
     record("y/1", "json", False, 1, domain="y", error="endpoint down"),
 ]
 
@@ -185,18 +192,33 @@ def test_table_has_a_row_per_domain_and_mode_and_the_headline_comparison():
         "success",
         "avg",
         "turns",
+        "stuck",
         "tokens/task",
         "s/task",
     ]
     rows = [line.split() for line in lines if line.split()[:1] in (["x"], ["y"], ["overall"])]
-    assert rows[0][:7] == ["x", "code", "2", "1", "50.0%", "6.0", "100"]
+    assert rows[0][:8] == ["x", "code", "2", "1", "50.0%", "6.0", "0", "100"]
     assert any(r[:2] == ["overall", "code"] and r[4] == "66.7%" for r in rows)
+    json_x = next(line.split() for line in lines if line.split()[:2] == ["json", "2"])
+    assert json_x[4:6] == ["7.5", "1"]  # the stuck one counts as the turn limit (10) too
     assert "(1 error)" in text
     assert comparisons(summarize(RECORDS, ["code", "json"])) == [
         "",
-        "code vs json: +33.3 points of success, -3.3 turns on average",
+        "code vs json: +33.3 points of success, -3.3 turns on average, +0.0 s per task",
     ]
     assert comparisons(summarize(RECORDS, ["json"])) == []
+
+
+def test_the_task_table_puts_each_task_side_by_side():
+    records = [*RECORDS, record("x/1", "smolagents", False, 10, domain="x", state="max_turns")]
+    per_task = task_table(records, ["code", "smolagents"], ["x/1", "x/2", "z/9"])
+    lines = per_task.text.splitlines()
+    assert lines[0].split() == ["task", "code", "smolagents"]
+    ours, theirs = "solved 2t 100 tok 1.0s", "max_turns 10t 100 tok 1.0s"
+    assert lines[1].split() == ["x/1", *ours.split(), *theirs.split()]
+    assert lines[2].split()[-1] == "-" and len(lines) == 3  # z/9 ran in neither
+    assert per_task.rows["x/1"]["smolagents"]["turns"] == 10
+    assert "smolagents" not in per_task.rows["x/2"]
 
 
 def test_progress_writes_one_line_per_task_off_a_terminal():

@@ -84,6 +84,22 @@ async def test_inline_action_timeout_interrupts_and_the_model_recovers(kernel_en
     assert "solved after 3 turns" in transcript
 
 
+async def test_inline_final_answer_comes_from_the_users_namespace_and_leaves_it(
+    kernel_env, scripted
+):
+    scripted.script(
+        {"text": "<execute>\nanswer = sum(range(10)) / 7\nfinal_answer(answer)\n</execute>"}
+    )
+    nb = await execute(
+        "%load_ext codeact_lab",
+        "%codeact --inline compute it",
+        "print('final_answer' in globals(), answer)",
+    )
+    transcript = text_of(nb.cells[1])
+    assert f"──────── answer\n{45 / 7}" in transcript and "solved after 1 turns" in transcript
+    assert text_of(nb.cells[2]) == f"False {45 / 7}\n"  # the action's variable, not the function
+
+
 async def test_without_inline_the_magic_hands_the_task_to_jupyterlab(kernel_env, scripted):
     nb = await execute("%load_ext codeact_lab", "%%codeact --max-turns 3 --approve\nplot it")
     (output,) = nb.cells[1].outputs

@@ -31,6 +31,9 @@ class FinalState(str, Enum):
     MAX_TURNS = "max_turns"  # the turn limit was reached
     BUDGET = "budget"  # the wall-clock budget ran out
     INTERRUPTED = "interrupted"  # the host went away mid-episode (e.g. server restart)
+    # the model repeated itself a third time in a row (an action, or an answer it was told
+    # is wrong): it ended the turn rather than spend more of it on nothing
+    STUCK = "stuck"
 
 
 class StepKind(str, Enum):
@@ -121,13 +124,14 @@ class Step:
     """One entry of the episode's append-only history.
 
     ``data`` depends on ``kind``:
-      user:        {text}
+      user:        {text, rejects_answer: True when it tells the model its answer is wrong}
       assistant:   {text, turn, finish_reason, usage}
       action:      {code, turn, index, status, outputs, execution_count, duration,
                     approval: {decision, note} | None, format: "tag" | "fence" | "restore",
                     model_code: the model's code, when the user edited it before it ran}
-      observation: {text, images: [base64 png], turn, action_ids}
-      solution:    {text, turn}
+      observation: {text, images: [base64 png], turn, action_ids,
+                    refused_answer: {text, why} when it did not accept the reply's answer}
+      solution:    {text, turn, source: "code" and action_id when final_answer() gave it}
       error:       {message, kind, turn}
     """
 

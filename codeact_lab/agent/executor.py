@@ -44,3 +44,11 @@ class Executor(Protocol):
     async def interrupt(self) -> None:
         """Interrupt the running action, if any; ``execute`` then returns INTERRUPTED."""
         ...
+
+    async def evaluate(self, expression: str, timeout: float = 5.0) -> Any:
+        """Evaluate ``expression`` in the namespace the actions run in, silently (no output,
+        no history); its value when it is a Python literal, else None. It never raises and
+        never interrupts: on a timeout it gives up with None. The loop uses it to put
+        ``final_answer`` in for an action and take it out after (code_answer.py); an
+        executor without a namespace of its own returns None, and the loop does without."""
+        ...

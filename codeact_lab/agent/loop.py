@@ -8,6 +8,11 @@ event that says why. It raises only ``CancelledError`` when the host cancels it.
 
 One call of ``run`` answers one user message (the task, or a follow-up given as
 ``message``): up to ``policy.max_turns`` model calls.
+
+An answer comes as ``<solution>`` or from code, through ``final_answer(value)``
+(code_answer.py), and is reviewed before it is taken (answer_review.py). A model that
+repeats itself a third time in a row, the same action or the same rejected answer,
+ends the turn as STUCK (repetition.py).
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from . import code_answer
+from .answer_review import Review, review_answer
 from .episode import (
     ActionStatus,
     Episode,
@@ -36,18 +43,26 @@ from .observation import format_observation
 from .output_patch import OutputTracker
 from .parser import ParsedAction, parse_reply
 from .prompts import (
+    CODE_ANSWER_AFTER_FAILURE,
     EMPTY_REPLY,
     FORMAT_REMINDER,
+    NOT_RUN_ANSWERED,
+    NOT_RUN_STUCK,
     REPEATED_ACTION,
+    REPEATED_ACTION_IN_A_ROW,
     RESTORE_HEADER,
     RESTORE_REJECTED,
     RESTORED,
     SKIPPED_AFTER_FAILURE,
     SOLUTION_AFTER_FAILED_ACTION,
+    STUCK_ACTION,
+    STUCK_ANSWER,
     TRUNCATED_ACTION,
     USER_EDITED,
+    USERS_FINAL_ANSWER,
     PromptTemplate,
 )
+from .repetition import earlier_identical, identical_in_a_row, returned
 
 
 @dataclass
@@ -76,6 +91,11 @@ class Policy:
     # Turns an action's content into Python (the paper's JSON and text action modes);
     # a ValueError is reported to the model as the action's error. None: content is code.
     translate_action: Callable[[str], str] | None = None
+    # final_answer(value) in the namespace while an action runs (code_answer.py)
+    code_answers: bool = True
+    # The task needs the kernel: an answer with no successful action in the episode gets
+    # this note, once, instead of being taken (answer_review.py). None: no such nudge.
+    verify_note: str | None = None
 
 
 @dataclass
@@ -158,6 +178,9 @@ class _Run:
         # A follow-up keeps the system prompt the episode began with: one conversation.
         self.system = episode.system or prompt.render(tools=tools, context=context)
         self.deadline = time.monotonic() + policy.budget if policy.budget else None
+        self._code_answers: dict[str, str] = {}  # action step id -> what final_answer() got
+        self._users_final_answer = False  # an action found the user's own final_answer
+        self._not_run: dict[str, str] = {}  # skipped action id -> why, when not a failure
 
     # ---- helpers that run a task while forwarding the events its callbacks make ----
     async def _pump(
@@ -208,7 +231,9 @@ class _Run:
                 await asyncio.gather(task, return_exceptions=True)
 
     # ---- the loop ----
-    async def events(self, message: str | None) -> AsyncIterator[Event]:
+    async def events(
+        self, message: str | None, rejects_answer: bool = False
+    ) -> AsyncIterator[Event]:
         ep = self.ep
         ep.settings.prompt_version = self.prompt.version
         if not ep.steps:
@@ -233,8 +258,13 @@ class _Run:
                 async for ev in self._restore(self.restore):
                     yield ev
             if message is not None:
+                rejection = {"rejects_answer": True} if rejects_answer else {}
                 yield ep.step_event(
-                    EventType.USER_MESSAGE, StepKind.USER, text=message, **self.notebook
+                    EventType.USER_MESSAGE,
+                    StepKind.USER,
+                    text=message,
+                    **rejection,
+                    **self.notebook,
                 )
             for _ in range(self.policy.max_turns):
                 if self.stop.is_set():
@@ -320,10 +350,8 @@ class _Run:
                 yield self._observation(turn, "\n".join(notes), [], [])
                 return
             if reply.solution is not None:
-                yield ep.step_event(
-                    EventType.SOLUTION, StepKind.SOLUTION, text=reply.solution, turn=turn
-                )
-                yield ep.event(EventType.FINAL, state=FinalState.SOLVED.value, reason="")
+                async for ev in self._answer(turn, reply.solution):
+                    yield ev
                 return
             yield ep.event(
                 EventType.FINAL,
@@ -333,7 +361,9 @@ class _Run:
             return
 
         results: list[tuple[Step, ExecutionResult | None]] = []
-        failed = False
+        failed = stuck = False
+        answer: str | None = None  # what an action gave final_answer(), else the <solution>
+        answered_by = ""  # the action whose final_answer() ends the episode
         for index, action in enumerate(actions):
             code, format_error = action.code, None
             if self.policy.translate_action is not None:
@@ -345,7 +375,14 @@ class _Run:
             yield step_ev
             step = ep.find(step_ev.data["step"]["id"])
             assert step is not None
-            if format_error is not None and not (failed or self.stop.is_set()):
+            if not (failed or stuck or answered_by) and len(identical_in_a_row(ep, step)) >= 2:
+                stuck = True  # the third time in a row: not run, the turn ends below
+                self._not_run[step.id] = NOT_RUN_STUCK
+            elif answered_by:
+                self._not_run[step.id] = NOT_RUN_ANSWERED
+            if format_error is not None and not (
+                failed or stuck or answered_by or self.stop.is_set()
+            ):
                 error = {
                     "output_type": "error",
                     "ename": "ActionFormatError",
@@ -361,7 +398,7 @@ class _Run:
                 results.append((step, ExecutionResult(ActionStatus.ERROR, outputs=[error])))
                 failed = True
                 continue
-            if failed or self.stop.is_set():
+            if failed or stuck or answered_by or self.stop.is_set():
                 yield ep.event(
                     EventType.ACTION_FINISHED, step_id=step.id, status=ActionStatus.SKIPPED.value
                 )
@@ -374,17 +411,39 @@ class _Run:
                 else:
                     yield item
             results.append((step, result))
+            given = self._code_answers.pop(step.id, None)
             if result is None or result.status is not ActionStatus.OK:
                 failed = True
+                if given is not None:
+                    notes.append(CODE_ANSWER_AFTER_FAILURE)
+                    answer, answered_by = given, ""  # refused below, as an answer of this reply
+            elif given is not None:
+                answer, answered_by = given, step.id  # the rest of the reply is not run
 
         if reply.used_fence:
             notes.append(FORMAT_REMINDER)
-        accept_solution = reply.solution is not None and not failed
-        if reply.solution is not None and failed:
+        if answer is None:
+            answer = reply.solution
+        if answer is not None and failed and CODE_ANSWER_AFTER_FAILURE not in notes:
             notes.append(SOLUTION_AFTER_FAILED_ACTION)
+        review: Review | None = None
+        if answer is not None and not failed and not stuck:
+            review = review_answer(ep, answer, self.policy.verify_note)
+            if review.note:
+                notes.append(review.note)
+        if self._own_final_answer_unsaid():
+            notes.append(USERS_FINAL_ANSWER)
+        refused = None
+        if answer is not None and not stuck and (failed or (review and not review.accept)):
+            why = "failed_action" if failed else (review.why if review else "")
+            refused = {"text": answer, "why": why}
         text, images = self._observe(results, turn)
         yield self._observation(
-            turn, "\n\n".join([text, *notes]), images, [s.id for s, _ in results]
+            turn,
+            "\n\n".join([text, *notes]),
+            images,
+            [s.id for s, _ in results],
+            refused_answer=refused,
         )
 
         dead = [s for s, r in results if r is not None and r.status is ActionStatus.DEAD]
@@ -394,12 +453,29 @@ class _Run:
             yield ep.event(EventType.FINAL, state=FinalState.FAILED.value, reason=reason)
         elif self.stop.is_set():
             raise _Stopped()
-        elif accept_solution:
-            assert reply.solution is not None
+        elif stuck or (review is not None and review.stuck):
+            reason = STUCK_ACTION if stuck else STUCK_ANSWER
+            yield ep.event(EventType.FINAL, state=FinalState.STUCK.value, reason=reason)
+        elif answer is not None and review is not None and review.accept:
+            source = {"source": "code", "action_id": answered_by} if answered_by else {}
             yield ep.step_event(
-                EventType.SOLUTION, StepKind.SOLUTION, text=reply.solution, turn=turn
+                EventType.SOLUTION, StepKind.SOLUTION, text=answer, turn=turn, **source
             )
             yield ep.event(EventType.FINAL, state=FinalState.SOLVED.value, reason="")
+
+    async def _answer(self, turn: int, answer: str) -> AsyncIterator[Event]:
+        """A reply that is only an answer: taken, refused with a note, or the end (stuck)."""
+        ep = self.ep
+        review = review_answer(ep, answer, self.policy.verify_note)
+        if review.stuck:
+            yield ep.event(EventType.FINAL, state=FinalState.STUCK.value, reason=STUCK_ANSWER)
+        elif review.accept:
+            yield ep.step_event(EventType.SOLUTION, StepKind.SOLUTION, text=answer, turn=turn)
+            yield ep.event(EventType.FINAL, state=FinalState.SOLVED.value, reason="")
+        else:
+            yield self._observation(
+                turn, review.note, [], [], refused_answer={"text": answer, "why": review.why}
+            )
 
     def _complete_work(self, turn: int) -> Callable[[asyncio.Queue[Any]], Awaitable[Completion]]:
         ep = self.ep
@@ -506,7 +582,21 @@ class _Run:
                     ep.event(EventType.EXECUTE_INPUT, step_id=step.id, execution_count=count)
                 )
 
-            done = await executor.execute(code, timeout, on_output=on_output, on_input=on_input)
+            if self.policy.code_answers:
+                offered = await code_answer.offer(executor)
+                self._users_final_answer |= offered is False
+            try:
+                if self.stop.is_set():  # stopped while final_answer went in
+                    done = ExecutionResult(ActionStatus.INTERRUPTED)
+                else:
+                    done = await executor.execute(
+                        code, timeout, on_output=on_output, on_input=on_input
+                    )
+            finally:
+                if self.policy.code_answers:  # out of the namespace again, whatever happened
+                    given = await asyncio.shield(code_answer.take(executor))
+                    if given is not None:
+                        self._code_answers[step.id] = given
             emit(done.outputs)  # the last patch: live views end with the outputs as they are
             return done
 
@@ -563,6 +653,7 @@ class _Run:
                 result = item[1]
             else:
                 yield item
+        self._code_answers.pop(step.id, None)  # earlier code's answer: not an answer now
         if result is None:
             text = RESTORE_REJECTED
         else:
@@ -602,7 +693,7 @@ class _Run:
                     note = approval.get("note")
                     text = "[The user rejected this action" + (f": {note}]" if note else ".]")
                 else:
-                    text = SKIPPED_AFTER_FAILURE
+                    text = self._not_run.get(step.id, SKIPPED_AFTER_FAILURE)
             else:
                 content = format_observation(
                     result.outputs,
@@ -614,22 +705,31 @@ class _Run:
                 text, images = content.text, images + content.images
                 if "model_code" in step.data:
                     text = USER_EDITED.format(code=step.data["code"]) + "\n" + text
-                earlier = self._earlier_identical(step)
-                if earlier is not None:
-                    text += "\n" + REPEATED_ACTION.format(turn=earlier)
+                text += self._repeat_note(step)
             parts.append(f"Action {number}:\n{text}" if len(results) > 1 else text)
         return "\n\n".join(parts), images
 
-    def _earlier_identical(self, step: Step) -> int | None:
-        code = step.data["code"].strip()
-        for other in self.ep.steps_of(StepKind.ACTION):
-            if other.id == step.id:
-                break
-            if other.data["code"].strip() == code and other.data.get("status") == "ok":
-                return int(other.data["turn"])
-        return None
+    def _repeat_note(self, step: Step) -> str:
+        """For an action that ran before: what it returned then, and what to do instead."""
+        row = identical_in_a_row(self.ep, step)
+        if row:
+            turn, said = row[0].data["turn"], returned(row[0])
+            return "\n" + REPEATED_ACTION_IN_A_ROW.format(turn=turn, returned=said)
+        earlier = earlier_identical(self.ep, step)
+        if earlier is not None:
+            turn, said = earlier.data["turn"], returned(earlier)
+            return "\n" + REPEATED_ACTION.format(turn=turn, returned=said)
+        return ""
 
-    def _observation(self, turn: int, text: str, images: list[str], action_ids: list[str]) -> Event:
+    def _observation(
+        self,
+        turn: int,
+        text: str,
+        images: list[str],
+        action_ids: list[str],
+        refused_answer: dict[str, str] | None = None,
+    ) -> Event:
+        extra = {"refused_answer": refused_answer} if refused_answer else {}
         return self.ep.step_event(
             EventType.OBSERVATION,
             StepKind.OBSERVATION,
@@ -637,6 +737,17 @@ class _Run:
             images=images,
             turn=turn,
             action_ids=action_ids,
+            **extra,
+        )
+
+    def _own_final_answer_unsaid(self) -> bool:
+        """An action met the user's own final_answer, and the model was not told yet."""
+        if not self._users_final_answer:
+            return False
+        self._users_final_answer = False
+        return not any(
+            USERS_FINAL_ANSWER in step.data.get("text", "")
+            for step in self.ep.steps_of(StepKind.OBSERVATION)
         )
 
 
@@ -652,12 +763,14 @@ async def run(
     tools: str = "",
     context: str = "",
     restore: Restore | None = None,
+    rejects_answer: bool = False,
     notebook: NotebookContext | None = None,
 ) -> AsyncIterator[Event]:
     """Run the CodeAct loop for the episode's task (a new episode) or for ``message``
     (a follow-up on an episode that already has history), after ``restore``'s code when
-    given. ``notebook``: what the message carries of the user's notebook. Yields every
-    event."""
+    given. Yields every event. ``rejects_answer``: ``message`` says the last answer was
+    wrong (the eval harness's "incorrect"), which the repeated-answer rule counts.
+    ``notebook``: what the message carries of the user's notebook."""
     state = _Run(
         episode,
         llm,
@@ -670,5 +783,5 @@ async def run(
         restore,
         notebook,
     )
-    async for event in state.events(message):
+    async for event in state.events(message, rejects_answer):
         yield event

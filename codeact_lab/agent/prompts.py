@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-PROMPT_VERSION = "codeact-lab/1"
+PROMPT_VERSION = "codeact-lab/2"
 
 SYSTEM_PROMPT = """\
 You are a helpful assistant with an interactive Python (Jupyter) environment. \
@@ -23,24 +23,26 @@ and `!pip install PACKAGE` works.
 Never write the Observation yourself.
 - Attempt fewer things at a time. If the code raises, read the traceback and fix it in the next action.
 - Combine several calls with loops, conditions and variables in one action when you know what to do.
-- As soon as you know the answer, stop executing and give it between <solution> and </solution>. \
+- Check an answer with code before you give it.
+- As soon as you know the answer, end the task: call `final_answer(value)` in your code, which \
+gives exactly the value your code computed (use it for numbers and for answers in a given \
+format), or write the answer between <solution> and </solution>. \
 Do not repeat an action that already gave you what you need.
 {tools}{context}
-Example:
-User: What is the largest prime factor of 600851475143?
-Assistant: I will factor the number by trial division.
+Example, with a function get_price(item) in the kernel:
+User: What do 3 apples, 2 pears and 5 plums cost together? Answer as @total[value].
+Assistant: I will look up every price in one loop and add them up.
 <execute>
-n = 600851475143
-factor, largest = 2, None
-while n > 1:
-    while n % factor == 0:
-        largest, n = factor, n // factor
-    factor += 1
-print(largest)
+basket = {{"apple": 3, "pear": 2, "plum": 5}}
+prices = {{item: get_price(item) for item in basket}}
+total = sum(prices[item] * count for item, count in basket.items())
+print(prices, total)
 </execute>
-Observation: 6857
-Assistant: The largest prime factor is 6857.
-<solution>6857</solution>
+Observation: {{'apple': 0.5, 'pear': 0.8, 'plum': 0.3}} 4.6
+Assistant: The total is 4.6; I give it in the asked form, as computed.
+<execute>
+final_answer(f"@total[{{total}}]")
+</execute>
 """
 
 FORMAT_REMINDER = (
@@ -59,12 +61,53 @@ TRUNCATED_ACTION = (
 )
 
 REPEATED_ACTION = (
-    "You already ran this exact code in turn {turn}. Repeating an action gives you nothing new: "
-    "if you have what you need, give the answer between <solution> and </solution>; "
+    "You already ran this exact code in turn {turn}, and it returned: {returned}\n"
+    "Repeating an action gives you nothing new: if you have what you need, give the answer; "
     "otherwise try something different."
 )
 
+REPEATED_ACTION_IN_A_ROW = (
+    "You ran this exact code twice in a row now (turn {turn} too); last time it returned: "
+    "{returned}\nDo not run it again: the same code a third time ends the task as stuck. "
+    "Take a different approach, or give the answer."
+)
+
+STUCK_ACTION = "the model wrote the same action a third time in a row"
+
+STUCK_ANSWER = "the model gave the same rejected answer a third time"
+
+REPEATED_ANSWER = (
+    "You already gave this answer in turn {turn}, and it was not accepted: it is incorrect. "
+    "Do not give it again: run code to check it, and find what is wrong. "
+    "The same answer a third time ends the task as stuck."
+)
+
+VERIFY_FIRST = (
+    "You answered without running any code. Check the answer with code first: run an "
+    "action that computes it, then give the answer from what it printed, or call "
+    "final_answer(value) in that code."
+)
+
+ANSWER_FORM_REMINDER = (
+    "The task asks for the answer in this form: {form}. Your answer does not follow it: "
+    "give it again, in exactly that form."
+)
+
+USERS_FINAL_ANSWER = (
+    "Note: final_answer in this kernel is the user's own, not the function that ends the "
+    "task: give the answer between <solution> and </solution>."
+)
+
+CODE_ANSWER_AFTER_FAILURE = (
+    "Your code called final_answer, but the action did not succeed, so the answer was "
+    "not accepted. Fix the code first."
+)
+
 SKIPPED_AFTER_FAILURE = "[Not run: an earlier action in the same reply failed.]"
+
+NOT_RUN_STUCK = "[Not run: the same code a third time in a row.]"
+
+NOT_RUN_ANSWERED = "[Not run: an earlier action of the same reply gave the final answer.]"
 
 SOLUTION_AFTER_FAILED_ACTION = (
     "Your reply also gave a <solution>, but the action before it did not succeed, "

@@ -3,10 +3,12 @@
 codeact-lab eval --suite builtin --mode code,json,text --base-url URL --model NAME
 codeact-lab eval --m3tooleval ~/src/code-act --mode code,json --jobs 4
 codeact-lab eval --tasks 'decoder/|shop/' --limit 4 -o runs/small
+codeact-lab eval --suite builtin --mode code --peer smolagents
 
 Every (task, mode) gets a fresh kernel with the task's tools in it; --jobs run at once.
-The output folder holds episodes.jsonl (every episode, written as it ends), summary.json
-and plot.png. Run the same command again to resume an interrupted run: finished pairs
+With --peer smolagents the same tasks also run through smolagents' CodeAgent on the same
+model, after codeact-lab's, and both show side by side. The output folder holds
+episodes.jsonl (every episode, written as it ends), summary.json and plot.png. Run the same command again to resume an interrupted run: finished pairs
 are kept, the rest run.
 """
 
@@ -19,6 +21,7 @@ import os
 import re
 import signal
 import sys
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ..agent import ChatModel
@@ -27,8 +30,9 @@ from ..config import CodeAct, load_config_files
 from ..local_model import ResolvedModel, resolve_model
 from .harness import EvalSettings, run_pairs
 from .modes import ActionMode, parse_modes
+from .peer_smolagents import PEERS, Endpoint, require_smolagents, run_peer_tasks
 from .progress import Progress
-from .report import plot, summarize, summary_json, table
+from .report import plot, summarize, summary_json, table, task_table
 from .results import RecordWriter, finished, key_of, latest, load_records
 from .suite import EvalTask
 
@@ -56,6 +60,12 @@ def add_eval_parser(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--timeout", type=float, default=30.0, help="seconds per action (30)")
     e.add_argument("--kernel", default="python3", help="kernel name (python3)")
     e.add_argument("--no-plot", action="store_true", help="skip the PNG plot")
+    e.add_argument(
+        "--peer",
+        choices=PEERS,
+        help="also run the tasks through this agent, on the same model, side by side "
+        "(smolagents' CodeAgent; pip install 'codeact-lab[eval]')",
+    )
 
 
 def _select(tasks: list[EvalTask], args: argparse.Namespace) -> list[EvalTask]:
@@ -86,6 +96,8 @@ def eval_command(args: argparse.Namespace) -> int:
     try:
         modes = parse_modes(args.mode)
         suite, tasks = _load_suite(args)
+        if args.peer:
+            require_smolagents()
     except Exception as err:
         print(f"codeact-lab: {err}", file=sys.stderr)
         return 2
@@ -126,12 +138,13 @@ async def _eval(
         )
         return 2
     done = finished(previous)
+    names = [m.name for m in modes] + ([args.peer] if args.peer else [])
     pairs = [(t, m) for t in tasks for m in modes if (t.id, m.name) not in done]
-    total = len(tasks) * len(modes)
-    if done and pairs:
-        print(
-            f"codeact-lab: resuming: {total - len(pairs)} of {total} already done", file=sys.stderr
-        )
+    peer_tasks = [t for t in tasks if args.peer and (t.id, args.peer) not in done]
+    total = len(tasks) * len(names)
+    todo = len(pairs) + len(peer_tasks)
+    if done and todo:
+        print(f"codeact-lab: resuming: {total - todo} of {total} already done", file=sys.stderr)
 
     eval_settings = EvalSettings(
         max_turns=args.max_turns,
@@ -146,18 +159,31 @@ async def _eval(
         hidden_env=frozenset({settings.api_key_env, "OPENAI_API_KEY"}),
     )
     llm = model.client(llm_config)
+
+    async def endpoint() -> Endpoint:
+        """The peer's endpoint: the same as codeact-lab's, the local model's server included."""
+        if model.server is not None and llm_config.base_url == model.server.base_url:
+            return Endpoint(await model.server.ensure_started(), model.server.api_key)
+        return Endpoint(llm_config.resolved_base_url(), llm_config.resolved_api_key())
+
     try:
         interrupted = await _run(
-            pairs, llm, eval_settings, jsonl, Progress(total, total - len(pairs))
+            pairs,
+            llm,
+            eval_settings,
+            jsonl,
+            Progress(total, total - todo),
+            peer_tasks,
+            endpoint,
         )
     finally:
         await llm.close()
         await model.aclose()
 
-    wanted = {(t.id, m.name) for t in tasks for m in modes}
+    wanted = {(t.id, name) for t in tasks for name in names}
     records = [r for key, r in latest(load_records(jsonl)).items() if key in wanted]
     _report(
-        args, output, eval_settings, tasks, modes, records, complete=len(records) == len(wanted)
+        args, output, eval_settings, tasks, names, records, complete=len(records) == len(wanted)
     )
     if interrupted:
         missing = len(wanted - {key_of(r) for r in records})
@@ -175,16 +201,25 @@ async def _run(
     settings: EvalSettings,
     jsonl: str,
     progress: Progress,
+    peer_tasks: list[EvalTask],
+    endpoint: Callable[[], Awaitable[Endpoint]],
 ) -> bool:
-    """Run the pairs, each record written as it comes; True if Ctrl-C (or SIGTERM) cut it short."""
+    """Run the pairs, then the peer's tasks, each record written as it comes; True if
+    Ctrl-C (or SIGTERM) cut it short."""
     writer = RecordWriter(jsonl)
 
     def on_record(record: dict[str, Any]) -> None:
         writer.write(record)
         progress.update(record)
 
+    async def both() -> None:
+        # One system at a time: the two never share the endpoint's (or the CPU's) time.
+        await run_pairs(pairs, llm, settings, on_record)
+        if peer_tasks:
+            await run_peer_tasks(peer_tasks, settings, endpoint, on_record)
+
     loop = asyncio.get_running_loop()
-    runner = asyncio.ensure_future(run_pairs(pairs, llm, settings, on_record))
+    runner = asyncio.ensure_future(both())
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, runner.cancel)  # kernels are shut down on the way out
     try:
@@ -204,13 +239,15 @@ def _report(
     output: str,
     settings: EvalSettings,
     tasks: list[EvalTask],
-    modes: list[ActionMode],
+    names: list[str],
     records: list[dict[str, Any]],
     complete: bool,
 ) -> None:
-    summary = summarize(records, [m.name for m in modes], [t.domain for t in tasks])
+    summary = summarize(records, names, [t.domain for t in tasks])
+    versions = sorted({str(r["prompt_version"]) for r in records if r.get("prompt_version")})
     about = {
         "suite": settings.suite,
+        "prompt_versions": versions,
         "model": settings.model,
         "endpoint": settings.endpoint,
         "max_turns": settings.max_turns,
@@ -219,13 +256,18 @@ def _report(
         "tasks": len(tasks),
         "complete": complete,
     }
+    per_task = task_table(records, names, [t.id for t in tasks])
     with open(os.path.join(output, "summary.json"), "w", encoding="utf-8") as f:
-        json.dump(summary_json(summary, **about), f, indent=1)
+        json.dump(summary_json(summary, **about, per_task=per_task.rows), f, indent=1)
     print(
         f"{settings.suite} suite · model {settings.model} · {len(tasks)} tasks · "
-        f"{settings.max_turns} turns · temperature {settings.temperature:g}"
+        f"{settings.max_turns} turns · temperature {settings.temperature:g} · "
+        f"prompt {', '.join(versions) or 'n/a'}"
     )
     print(table(summary))
+    if args.peer:
+        print()
+        print(per_task.text)
     if not args.no_plot and records:
         png = os.path.join(output, "plot.png")
         if plot(summary, png, f"{settings.suite} · {settings.model} · {len(tasks)} tasks"):

@@ -6,9 +6,12 @@ One (task, mode) pair is one episode of the ordinary CodeAct loop (``agent.run``
    (it is not part of the episode);
 2. the instruction is the user's message; the mode chooses the system prompt, the
    action translator and how many actions a reply may run;
-3. a ``<solution>`` is checked by the task's checker. A wrong one is told "incorrect"
-   and the model tries again, as in M3ToolEval; a reply with neither an action nor an
-   answer is told so. All within one turn limit (10) for the whole task;
+3. an answer (``<solution>``, or ``final_answer`` in code mode) is checked by the task's
+   checker. A wrong one is told "incorrect" (a message that ``rejects_answer``) and the
+   model tries again, as in M3ToolEval; a reply with neither an action nor an answer is
+   told so; an answer before any successful action is sent back once to be checked with
+   the tools. All within one turn limit (10) for the whole task; a model that repeats
+   itself a third time in a row ends it as stuck;
 4. the record (solved, turns, tokens, wall time, the whole episode) goes to the caller.
 
 ``run_pairs`` runs many pairs at once (``jobs``), each with its own kernel.
@@ -44,6 +47,8 @@ INCORRECT = (
     "Your answer is incorrect. Please try again. Note that you should give ONLY the answer "
     "(for example a single number), without any other text."
 )
+SYSTEM_NAME = "codeact-lab"  # what a record's "system" says; a peer's says its own
+
 NO_ACTION = (
     "Your reply had neither an action nor an answer. Go on with an action between <execute> "
     "and </execute>, or give the answer between <solution> and </solution>."
@@ -126,6 +131,8 @@ async def run_task(
         action_timeout=settings.action_timeout,
         max_actions_per_reply=mode.actions_per_reply,
         translate_action=mode.translator(task.tool_names),
+        code_answers=mode.code_answers,
+        verify_note=mode.verify_note,  # every task needs its tools
     )
     answers: list[str] = []
     solved = False
@@ -150,6 +157,7 @@ async def run_task(
                     message=message,
                     prompt=mode.prompt,
                     tools=describe(task.tools),
+                    rejects_answer=message == INCORRECT,
                 ):
                     pass  # the episode record is the result
                 if episode.state is FinalState.SOLVED:
@@ -160,7 +168,7 @@ async def run_task(
                     message = INCORRECT
                 elif episode.state is FinalState.REPLIED:
                     message = NO_ACTION
-                else:  # the turn limit, or a failure
+                else:  # the turn limit, stuck, or a failure
                     break
             error = _error_of(episode)
     except Exception as err:  # the kernel would not start, ...: recorded, the run goes on
@@ -172,6 +180,8 @@ async def run_task(
         "task": task.id,
         "domain": task.domain,
         "mode": mode.name,
+        "system": SYSTEM_NAME,
+        "prompt_version": episode.settings.prompt_version,
         "model": settings.model,
         "endpoint": settings.endpoint,
         "solved": solved,
@@ -180,6 +190,7 @@ async def run_task(
         "answers": answers,
         "expected": task.expected,
         "state": episode.state.value if episode.state else None,
+        "stuck": episode.state is FinalState.STUCK,
         "reason": episode.reason,
         "error": error,
         "prompt_tokens": usage.prompt_tokens,

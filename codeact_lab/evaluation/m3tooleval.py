@@ -23,6 +23,7 @@ installed where the kernel runs.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import importlib.util
 import io
@@ -135,6 +136,7 @@ def m3tooleval_suite(path: str) -> list[EvalTask]:
                 tools=tools,
                 setup_code=setup_code(path, task.name),
                 checker=task.check_answer,
+                make_tools=functools.partial(kernel_tools, path, task.name),
             )
         )
     return suite

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..agent import PromptTemplate
-from ..agent.prompts import PROMPT_VERSION
+from ..agent.prompts import PROMPT_VERSION, VERIFY_FIRST
 from .suite import ToolSpec
 
 JSON_SHAPE = '{"tool": "tool_name", "args": ["text", 3]}'
@@ -148,6 +148,14 @@ def text_action(content: str, tools: frozenset[str]) -> str:
     return call_code(name, [_text_value(part) for part in raw], tools)
 
 
+# Every task of a suite needs its tools: an answer with no successful action is sent back
+# once (answer_review.py), in each mode's own words.
+TOOL_CALL_VERIFY = (
+    "You answered without calling any tool. Find the answer with the tools first: call "
+    "the tool you need, then give the answer from what it returned."
+)
+
+
 @dataclass(frozen=True)
 class ActionMode:
     name: str
@@ -155,6 +163,9 @@ class ActionMode:
     # None: the action is Python. Otherwise (content, tool names) -> Python, or ValueError.
     translate: Callable[[str, frozenset[str]], str] | None = None
     actions_per_reply: int = 5  # json and text: one call per turn, as in the paper
+    verify_note: str = VERIFY_FIRST
+    code_answers: bool = True  # final_answer() in the kernel (code mode only: a JSON or
+    # text action can only call a tool)
 
     def translator(self, tools: frozenset[str]) -> Callable[[str], str] | None:
         translate = self.translate
@@ -166,10 +177,20 @@ class ActionMode:
 MODES = {
     "code": ActionMode("code", PromptTemplate()),
     "json": ActionMode(
-        "json", ToolCallPrompt(JSON_PROMPT, f"{PROMPT_VERSION}+eval-json"), json_action, 1
+        "json",
+        ToolCallPrompt(JSON_PROMPT, f"{PROMPT_VERSION}+eval-json"),
+        json_action,
+        1,
+        TOOL_CALL_VERIFY,
+        code_answers=False,
     ),
     "text": ActionMode(
-        "text", ToolCallPrompt(TEXT_PROMPT, f"{PROMPT_VERSION}+eval-text"), text_action, 1
+        "text",
+        ToolCallPrompt(TEXT_PROMPT, f"{PROMPT_VERSION}+eval-text"),
+        text_action,
+        1,
+        TOOL_CALL_VERIFY,
+        code_answers=False,
     ),
 }
 

@@ -1,5 +1,6 @@
 """What a run shows: success rate, average turns, tokens and wall time per task, by
-domain and overall, for each mode: as a table, a JSON summary and a PNG plot.
+domain and overall, for each mode (and the peer agent, when one ran): as a table, a JSON
+summary and a PNG plot; with a peer, also a table of every task, side by side.
 
 A task that is not solved counts as the turn limit in the average turns, as in the paper.
 """
@@ -21,6 +22,7 @@ class Stats:
     tokens: float | None = 0.0  # average per task; None: the endpoint reported no usage
     wall_s: float = 0.0  # average per task
     errors: int = 0
+    stuck: int = 0  # episodes that ended because the model repeated itself
 
     @property
     def success(self) -> float:
@@ -40,6 +42,7 @@ def _stats(records: list[dict[str, Any]]) -> Stats:
         tokens=(sum(r["total_tokens"] for r in metered) / len(metered)) if metered else None,
         wall_s=sum(r.get("wall_s", 0.0) for r in records) / n,
         errors=sum(bool(r.get("error")) for r in records),
+        stuck=sum(bool(r.get("stuck")) for r in records),
     )
 
 
@@ -77,7 +80,17 @@ def summary_json(summary: dict[str, dict[str, Stats]], **about: Any) -> dict[str
 
 
 def table(summary: dict[str, dict[str, Stats]]) -> str:
-    header = ("domain", "mode", "tasks", "solved", "success", "avg turns", "tokens/task", "s/task")
+    header = (
+        "domain",
+        "mode",
+        "tasks",
+        "solved",
+        "success",
+        "avg turns",
+        "stuck",
+        "tokens/task",
+        "s/task",
+    )
     rows: list[tuple[str, ...]] = []
     modes = list(summary)
     groups = list(next(iter(summary.values()))) if summary else []
@@ -95,6 +108,7 @@ def table(summary: dict[str, dict[str, Stats]]) -> str:
                     str(s.solved),
                     f"{100 * s.success:.1f}%",
                     f"{s.turns:.1f}",
+                    str(s.stuck),
                     "n/a" if s.tokens is None else f"{s.tokens:,.0f}",
                     f"{s.wall_s:.1f}{errors}",
                 )
@@ -129,7 +143,8 @@ def comparisons(summary: dict[str, dict[str, Stats]]) -> list[str]:
             continue
         lines.append(
             f"code vs {mode}: {100 * (code.success - other.success):+.1f} points of success, "
-            f"{code.turns - other.turns:+.1f} turns on average"
+            f"{code.turns - other.turns:+.1f} turns on average, "
+            f"{code.wall_s - other.wall_s:+.1f} s per task"
         )
     return ["", *lines] if lines else []
 
@@ -164,9 +179,50 @@ def plot(summary: dict[str, dict[str, Stats]], path: str, title: str) -> bool:
         if metric == "success":
             ax.set_ylim(0, 110)
     handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=len(modes), title="action mode")
+    fig.legend(handles, labels, loc="lower center", ncol=len(modes), title="action mode or agent")
     fig.suptitle(title)
     fig.tight_layout(rect=(0, 0.12, 1, 1))  # room for the legend below the axes
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return True
+
+
+@dataclass
+class TaskTable:
+    rows: dict[str, dict[str, dict[str, Any]]]  # task id -> mode -> its figures
+    text: str
+
+
+def _cell(record: dict[str, Any] | None) -> str:
+    if record is None:
+        return "-"
+    outcome = "solved" if record["solved"] else (record.get("state") or "failed")
+    tokens = f"{record['total_tokens']:,} tok" if record.get("usage_reported", True) else "n/a tok"
+    return f"{outcome} {record['turns']}t {tokens} {record.get('wall_s', 0.0):.1f}s"
+
+
+def task_table(
+    records: Iterable[dict[str, Any]], modes: Sequence[str], task_ids: Sequence[str]
+) -> TaskTable:
+    """Every task, one column per mode: outcome, turns, tokens and seconds."""
+    by = {(r["task"], r["mode"]): r for r in records}
+    rows: dict[str, dict[str, dict[str, Any]]] = {}
+    lines = [("task", *modes)]
+    for task in task_ids:
+        cells = [by.get((task, mode)) for mode in modes]
+        if not any(cells):
+            continue
+        rows[task] = {
+            mode: {
+                key: record.get(key)
+                for key in ("solved", "state", "turns", "total_tokens", "wall_s", "answers")
+            }
+            for mode, record in zip(modes, cells, strict=True)
+            if record is not None
+        }
+        lines.append((task, *(_cell(c) for c in cells)))
+    widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]))]
+    text = "\n".join(
+        "  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip() for line in lines
+    )
+    return TaskTable(rows, text)

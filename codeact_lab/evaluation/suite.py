@@ -30,6 +30,9 @@ class EvalTask:
     tools: tuple[ToolSpec, ...]
     setup_code: str  # run silently in the task's fresh kernel: defines the tools there
     checker: Callable[[str], bool]  # the model's <solution> text -> correct?
+    # A fresh set of the tools as functions in this process, by name, for a runner that
+    # has no kernel (the smolagents peer); None: the suite cannot give them.
+    make_tools: Callable[[], dict[str, Callable[..., Any]]] | None = None
 
     @property
     def tool_names(self) -> frozenset[str]:

@@ -30,7 +30,8 @@ export type FinalState =
   | 'failed'
   | 'max_turns'
   | 'budget'
-  | 'interrupted';
+  | 'interrupted'
+  | 'stuck';
 
 export interface IUsage {
   prompt_tokens: number;

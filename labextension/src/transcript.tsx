@@ -13,7 +13,7 @@ import * as React from 'react';
 
 import { Markdown, codeFence } from './markdown';
 
-import { EpisodeModel, IActionData, IStep } from './model';
+import { EpisodeModel, FinalState, IActionData, IStep } from './model';
 
 import { Segment, splitReply } from './segments';
 
@@ -52,27 +52,21 @@ export function statusLabel(trans: TranslationBundle, status: string): string {
 }
 
 /**
- * How an episode ended, in words.
+ * How an episode ended, in words. A label per final state: a state added to
+ * FinalState without one fails to compile.
  */
 export function finalLabel(trans: TranslationBundle, state: string): string {
-  switch (state) {
-    case 'solved':
-      return trans.__('Solved');
-    case 'replied':
-      return trans.__('Replied');
-    case 'stopped':
-      return trans.__('Stopped');
-    case 'failed':
-      return trans.__('Failed');
-    case 'max_turns':
-      return trans.__('Turn limit reached');
-    case 'budget':
-      return trans.__('Time budget spent');
-    case 'interrupted':
-      return trans.__('Interrupted');
-    default:
-      return state;
-  }
+  const labels: Record<FinalState, string> = {
+    solved: trans.__('Solved'),
+    replied: trans.__('Replied'),
+    stopped: trans.__('Stopped'),
+    failed: trans.__('Failed'),
+    max_turns: trans.__('Turn limit reached'),
+    budget: trans.__('Time budget spent'),
+    interrupted: trans.__('Interrupted'),
+    stuck: trans.__('Stuck: the model repeated itself')
+  };
+  return (labels as Record<string, string>)[state] ?? state;
 }
 
 /**
@@ -207,7 +201,11 @@ export function Transcript(props: ITranscriptProps): JSX.Element {
             className="jp-codeact-answer"
             data-testid="codeact-answer"
           >
-            <div className="jp-codeact-answer-label">{trans.__('Answer')}</div>
+            <div className="jp-codeact-answer-label">
+              {step.data.source === 'code'
+                ? trans.__('Answer (from final_answer in the code)')
+                : trans.__('Answer')}
+            </div>
             <Markdown
               source={String(step.data.text ?? '')}
               rendermime={rendermime}

@@ -79,11 +79,25 @@ emit(EventType.FINAL, state="solved", reason="")
 # A follow-up reopens the episode, then it ends again.
 step(EventType.USER_MESSAGE, StepKind.USER, text="and the product?")
 emit(EventType.FINAL, state="stopped", reason="stopped by the user")
+# A rejected answer: the model's code answers through final_answer(), then it repeats itself.
+step(EventType.USER_MESSAGE, StepKind.USER, text="Your answer is incorrect.", rejects_answer=True)
+emit(EventType.TURN_STARTED, turn=4)
+reply4 = "<execute>\nfinal_answer(sum(numbers) * 2)\n</execute>"
+step(EventType.ASSISTANT_MESSAGE, StepKind.ASSISTANT, text=reply4, turn=4, usage=None)
+a3 = step(EventType.ACTION, StepKind.ACTION, code="final_answer(sum(numbers) * 2)",
+          **{**action, "turn": 4})
+emit(EventType.ACTION_STARTED, step_id=a3)
+emit(EventType.ACTION_FINISHED, step_id=a3, status="ok", outputs=[], execution_count=4,
+     duration=0.01, outputs_truncated=False, timeout=None)
+step(EventType.OBSERVATION, StepKind.OBSERVATION, text="[no output]", images=[], turn=4,
+     action_ids=[a3], refused_answer={"text": "28", "why": "format"})
+step(EventType.SOLUTION, StepKind.SOLUTION, text="28", turn=4, source="code", action_id=a3)
+emit(EventType.FINAL, state="stuck", reason="the model gave the same rejected answer a third time")
 
 start = {**ep.to_dict(), "system": "", "steps": [], "state": None, "reason": "", "ended": None,
          "last_seq": 0, "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}}
 out = Path(__file__).parent / "fixtures" / "episode.json"
-out.write_text(json.dumps({"start": start, "events": events, "expected": ep.to_dict()}, indent=1))
+out.write_text(json.dumps({"start": start, "events": events, "expected": ep.to_dict()}, indent=2) + "\n")
 print(f"wrote {len(events)} events to {out}")
 
 # Live-output patches (src/model.ts applyOutputPatch against output_patch.py): the
@@ -117,5 +131,5 @@ finished.event(EventType.ACTION_FINISHED, **wire)
 assert finished.steps[0].data["outputs"] == final
 out = Path(__file__).parent / "fixtures" / "output_patches.json"
 out.write_text(json.dumps({"patches": patches, "finish": {"live": live_outputs, "data": wire,
-                                                          "expected": final}}, indent=1))
+                                                          "expected": final}}, indent=2) + "\n")
 print(f"wrote {len(patches)} output patches to {out}")

@@ -63,6 +63,7 @@ def builtin_suite() -> list[EvalTask]:
                     tools=tools,
                     setup_code=setup_code(domain),
                     checker=functools.partial(check_answer, task.expected),
+                    make_tools=functools.partial(load_tools, domain),
                 )
                 for task in domain_tasks(domain)
             ]

@@ -1,0 +1,88 @@
+"""Whether the loop takes the model's answer now, asks once more, or ends the turn as stuck.
+
+Small models answer without running anything, drop the format the task asked for, and
+send the same wrong answer again and again. Each of these gets one note, in this order:
+
+1. the same answer again after it was rejected ("incorrect"): the first repeat is
+   pointed out (run code to check it); the next one ends the turn as stuck;
+2. an answer with no successful action anywhere in the episode, when the host says the
+   task needs the kernel (``verify_note``): one nudge to check it with code first;
+3. an answer that does not follow the form the request states (``@name[value]``): one
+   reminder of that form.
+
+Notes 2 and 3 come once per episode: after them the answer is taken as it is. An answer
+that follows a successful action in the same reply is verified, so note 2 never applies.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .episode import ActionStatus, Episode, StepKind
+from .prompts import ANSWER_FORM_REMINDER, REPEATED_ANSWER
+from .repetition import rejected_repeats
+
+# "@mean_age[mean]": the named-answer form of data-analysis benchmarks.
+_FORM_NAME = re.compile(r"@([A-Za-z_][A-Za-z0-9_]*)\[")
+
+REPEATED = "repeated"
+VERIFY = "verify"
+FORM = "format"
+
+
+@dataclass(frozen=True)
+class Review:
+    accept: bool
+    stuck: bool = False
+    why: str = ""  # REPEATED, VERIFY or FORM when not accepted
+    note: str = ""  # what the model is told
+
+
+ACCEPT = Review(True)
+
+
+def request_text(episode: Episode) -> str:
+    """What the user asked for now: the last user message that is not a rejection."""
+    for step in reversed(episode.steps):
+        if step.kind is StepKind.USER and not step.data.get("rejects_answer"):
+            return str(step.data.get("text", ""))
+    return episode.task
+
+
+def answer_form(request: str) -> list[str]:
+    """The names of the ``@name[...]`` answers the request asks for, in order."""
+    return list(dict.fromkeys(_FORM_NAME.findall(request)))
+
+
+def follows_form(answer: str, names: list[str]) -> bool:
+    return all(re.search(rf"@{re.escape(name)}\[[^\]]*\]", answer) for name in names)
+
+
+def _noted(episode: Episode, why: str) -> bool:
+    return any(
+        (step.data.get("refused_answer") or {}).get("why") == why
+        for step in episode.steps_of(StepKind.OBSERVATION)
+    )
+
+
+def _verified(episode: Episode) -> bool:
+    return any(
+        step.data.get("status") == ActionStatus.OK.value and step.data.get("format") != "restore"
+        for step in episode.steps_of(StepKind.ACTION)
+    )
+
+
+def review_answer(episode: Episode, answer: str, verify_note: str | None = None) -> Review:
+    repeats = rejected_repeats(episode, answer)
+    if len(repeats) >= 2:
+        return Review(False, stuck=True, why=REPEATED)
+    if repeats:
+        return Review(False, why=REPEATED, note=REPEATED_ANSWER.format(turn=repeats[0].turn))
+    if verify_note and not _verified(episode) and not _noted(episode, VERIFY):
+        return Review(False, why=VERIFY, note=verify_note)
+    names = answer_form(request_text(episode))
+    if names and not follows_form(answer, names) and not _noted(episode, FORM):
+        form = " ".join(f"@{name}[...]" for name in names)
+        return Review(False, why=FORM, note=ANSWER_FORM_REMINDER.format(form=form))
+    return ACCEPT

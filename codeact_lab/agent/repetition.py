@@ -1,0 +1,113 @@
+"""When the model repeats itself: the same action again, or an answer it was told is wrong.
+
+Both are read from the record, so a follow-up, a resumed episode and a new turn see the
+same history. An action repeats when its code (stripped) is the same; an answer, when
+its text is the same but for whitespace.
+
+* Actions *in a row*: the actions just before this one, in this request (back to the
+  last user message), with the same code, that ran (ok, error or timeout). The second in
+  a row gets a stronger note; the third is not run and the turn ends as stuck.
+* Answers *after "incorrect"*: the earlier attempts at the same answer, counted from the
+  first that a user message rejected (``rejects_answer``); answers the loop refused
+  (an observation's ``refused_answer``) count too, because the model gave them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .episode import ActionStatus, Episode, Step, StepKind
+from .observation import NO_OUTPUT, render_outputs, truncate_middle
+
+RAN = frozenset({ActionStatus.OK.value, ActionStatus.ERROR.value, ActionStatus.TIMEOUT.value})
+
+
+def same_answer(a: str, b: str) -> bool:
+    return " ".join(a.split()) == " ".join(b.split())
+
+
+def _before(episode: Episode, step: Step) -> list[Step]:
+    """The steps before ``step`` (all of them when it is not in the record yet)."""
+    for index, other in enumerate(episode.steps):
+        if other.id == step.id:
+            return episode.steps[:index]
+    return list(episode.steps)
+
+
+def identical_in_a_row(episode: Episode, step: Step) -> list[Step]:
+    """The actions just before ``step`` with the same code, most recent first."""
+    code = step.data["code"].strip()
+    row: list[Step] = []
+    for other in reversed(_before(episode, step)):
+        if other.kind is StepKind.USER:
+            break
+        if other.kind is not StepKind.ACTION:
+            continue
+        if other.data["code"].strip() != code or other.data.get("status") not in RAN:
+            break
+        row.append(other)
+    return row
+
+
+def earlier_identical(episode: Episode, step: Step) -> Step | None:
+    """The first earlier action anywhere in the episode with the same code that succeeded."""
+    code = step.data["code"].strip()
+    for other in _before(episode, step):
+        if (
+            other.kind is StepKind.ACTION
+            and other.data["code"].strip() == code
+            and other.data.get("status") == ActionStatus.OK.value
+        ):
+            return other
+    return None
+
+
+@dataclass
+class Attempt:
+    text: str
+    turn: int
+    rejected: bool  # accepted, then a user message said it was wrong
+
+
+def answer_attempts(episode: Episode) -> list[Attempt]:
+    """Every answer the model gave, in order: accepted ones and those the loop refused."""
+    attempts: list[Attempt] = []
+    waiting: Attempt | None = None  # the last accepted answer, until the next user message
+    for step in episode.steps:
+        if step.kind is StepKind.SOLUTION:
+            waiting = Attempt(str(step.data.get("text", "")), int(step.data.get("turn", 0)), False)
+            attempts.append(waiting)
+        elif step.kind is StepKind.OBSERVATION and step.data.get("refused_answer"):
+            refused = step.data["refused_answer"]
+            attempts.append(Attempt(str(refused.get("text", "")), int(step.data["turn"]), False))
+        elif step.kind is StepKind.USER and waiting is not None:
+            waiting.rejected = bool(step.data.get("rejects_answer"))
+            waiting = None
+    return attempts
+
+
+def rejected_repeats(episode: Episode, answer: str) -> list[Attempt]:
+    """The earlier attempts at ``answer`` from the first one that was rejected: empty when
+    it was never rejected. One: the model gives it a second time after "incorrect"."""
+    same = [a for a in answer_attempts(episode) if same_answer(a.text, answer)]
+    for index, attempt in enumerate(same):
+        if attempt.rejected:
+            return same[index:]
+    return []
+
+
+QUOTE_CHARS = 200
+
+
+def returned(action: Step) -> str:
+    """What an action returned, briefly and on one line, to quote back to the model."""
+    outputs = action.data.get("outputs") or []
+    errors = [o for o in outputs if o.get("output_type") == "error"]
+    if errors:
+        text = f"{errors[-1].get('ename', 'Error')}: {errors[-1].get('evalue', '')}"
+    else:
+        text = render_outputs(outputs).text
+    if action.data.get("status") == ActionStatus.TIMEOUT.value:
+        text = f"{text} (timed out)".strip()
+    text = " ".join(text.split()) or NO_OUTPUT
+    return f'"{truncate_middle(text, QUOTE_CHARS)}"'.replace("\n", " ")

@@ -1,0 +1,271 @@
+"""Answers and repetition, end to end: the scripted model over HTTP, a real kernel.
+
+final_answer() from code, the stuck rule (actions and rejected answers), the nudge to
+verify an answer with code, and the reminder of the answer's stated form.
+"""
+
+from __future__ import annotations
+
+from codeact_lab.agent import Episode, FinalState, Policy, StepKind, run
+from codeact_lab.agent.prompts import (
+    ANSWER_FORM_REMINDER,
+    CODE_ANSWER_AFTER_FAILURE,
+    NOT_RUN_ANSWERED,
+    NOT_RUN_STUCK,
+    USERS_FINAL_ANSWER,
+    VERIFY_FIRST,
+)
+
+LEFT_BEHIND = "[n for n in ('final_answer',) if n in globals()] + [hasattr(__import__('sys'), '_codeact_final_answer')]"
+
+
+async def drive(episode, llm, executor, policy=None, **kwargs):
+    return [ev async for ev in run(episode, llm, executor, policy or Policy(), **kwargs)]
+
+
+def observations(episode):
+    return [s.data["text"] for s in episode.steps_of(StepKind.OBSERVATION)]
+
+
+def statuses(episode):
+    return [a.data["status"] for a in episode.steps_of(StepKind.ACTION)]
+
+
+# ---- final_answer() from code ----
+async def test_final_answer_gives_the_exact_value_and_leaves_nothing(scripted, make_llm, executor):
+    scripted.script({"text": "<execute>\nx = 2 ** 0.5 / 3\nfinal_answer(x)\n</execute>"})
+    ep = Episode(task="the square root of 2, over 3")
+    await drive(ep, make_llm(), executor)
+    assert ep.state is FinalState.SOLVED and ep.turns == 1
+    assert ep.solution == str(2**0.5 / 3) == "0.47140452079103173"  # every digit
+    solution = ep.steps_of(StepKind.SOLUTION)[0].data
+    assert solution["source"] == "code"
+    assert solution["action_id"] == ep.steps_of(StepKind.ACTION)[0].id
+    assert len(scripted.requests) == 1  # the code's answer ended it: no model call after
+    assert await executor.evaluate(LEFT_BEHIND) == [False]
+    assert await executor.evaluate("x") == 2**0.5 / 3  # the action's own variables stay
+
+
+async def test_final_answer_keeps_a_formatted_answer(scripted, make_llm, executor):
+    code = "a, b = 1, 2\nfinal_answer(f'@a[{a}] @b[{b}]')\nprint('after')"
+    scripted.script({"text": f"<execute>\n{code}\n</execute>"})
+    ep = Episode(task="Give a and b as @a[value] @b[value].")
+    await drive(ep, make_llm(), executor)
+    assert ep.state is FinalState.SOLVED and ep.solution == "@a[1] @b[2]"
+    # the cell still shows the code and what it printed; the last call wins
+    action = ep.steps_of(StepKind.ACTION)[0]
+    assert action.data["code"] == code and action.data["outputs"][0]["text"] == "after\n"
+    assert await executor.evaluate(LEFT_BEHIND) == [False]
+
+
+async def test_a_users_own_final_answer_is_left_alone(scripted, make_llm, executor):
+    await executor.execute("final_answer = 'mine'", 10)
+    scripted.script(
+        {"text": "<execute>\nprint(final_answer)\n</execute>"},
+        {"text": "<solution>mine</solution>"},
+    )
+    ep = Episode(task="what is final_answer?")
+    await drive(ep, make_llm(), executor)
+    assert ep.state is FinalState.SOLVED and ep.solution == "mine"
+    first = observations(ep)[0]
+    assert first.startswith("mine") and USERS_FINAL_ANSWER in first
+    assert await executor.evaluate("final_answer") == "mine"
+    assert await executor.evaluate(LEFT_BEHIND) == ["final_answer", False]
+
+
+async def test_a_users_own_final_answer_function_is_called_not_taken(scripted, make_llm, executor):
+    await executor.execute("def final_answer(x):\n    return x * 2", 10)
+    scripted.script(
+        {"text": "<execute>\nprint(final_answer(21))\n</execute>"},
+        {"text": "<execute>\nprint(final_answer(4))\n</execute>"},
+        {"text": "<solution>42</solution>"},
+    )
+    ep = Episode(task="t")
+    await drive(ep, make_llm(), executor)
+    assert ep.solution == "42" and ep.turns == 3  # the user's function, never an answer
+    assert sum(USERS_FINAL_ANSWER in text for text in observations(ep)) == 1  # told once
+    assert await executor.evaluate("final_answer(5)") == 10
+
+
+async def test_an_answer_from_code_that_then_fails_is_not_taken(scripted, make_llm, executor):
+    scripted.script(
+        {"text": "<execute>\nfinal_answer(5)\n1 / 0\n</execute>"},
+        {"text": "<execute>\nfinal_answer(6)\n</execute>"},
+    )
+    ep = Episode(task="t")
+    await drive(ep, make_llm(), executor)
+    assert ep.solution == "6" and ep.turns == 2
+    assert CODE_ANSWER_AFTER_FAILURE in observations(ep)[0]
+    assert ep.steps_of(StepKind.OBSERVATION)[0].data["refused_answer"] == {
+        "text": "5",
+        "why": "failed_action",
+    }
+    assert await executor.evaluate(LEFT_BEHIND) == [False]
+
+
+async def test_the_rest_of_a_reply_after_final_answer_does_not_run(scripted, make_llm, executor):
+    scripted.script(
+        {
+            "text": "<execute>final_answer('done')</execute>\n<execute>print('more')</execute>\n"
+            "<solution>retyped</solution>"
+        }
+    )
+    ep = Episode(task="t")
+    await drive(ep, make_llm(use_stop_sequence=False), executor)
+    assert ep.state is FinalState.SOLVED and ep.solution == "done"  # the code's, not retyped
+    assert statuses(ep) == ["ok", "skipped"]
+    assert NOT_RUN_ANSWERED in observations(ep)[0]
+
+
+# ---- the stuck rule ----
+async def test_the_third_identical_action_in_a_row_is_not_run(scripted, make_llm, executor):
+    code = "n = globals().get('n', 0) + 1\nprint('count', n)"
+    scripted.default = {"text": f"Again.\n<execute>\n{code}\n</execute>"}
+    ep = Episode(task="count")
+    await drive(ep, make_llm(), executor)
+    assert ep.state is FinalState.STUCK and ep.turns == 3
+    assert "third time in a row" in ep.reason
+    assert statuses(ep) == ["ok", "ok", "skipped"]
+    assert await executor.evaluate("n") == 2  # the third was never run
+    first, second, third = observations(ep)
+    assert "in turn" not in first
+    # the second gets the stronger note, quoting what the first returned
+    assert "twice in a row now (turn 1 too)" in second
+    assert 'last time it returned: "count 1"' in second
+    assert "a third time ends the task as stuck" in second
+    assert third == NOT_RUN_STUCK
+
+
+async def test_an_earlier_identical_action_is_pointed_out_with_what_it_returned(
+    scripted, make_llm, executor
+):
+    scripted.script(
+        {"text": "<execute>print(6 * 7)</execute>"},
+        {"text": "<execute>print('other')</execute>"},
+        {"text": "<execute>print(6 * 7)</execute>"},
+        {"text": "<solution>42</solution>"},
+    )
+    ep = Episode(task="t")
+    await drive(ep, make_llm(), executor)
+    assert ep.state is FinalState.SOLVED and statuses(ep) == ["ok", "ok", "ok"]
+    assert 'You already ran this exact code in turn 1, and it returned: "42"' in observations(ep)[2]
+
+
+async def test_a_follow_up_starts_a_new_row(scripted, make_llm, executor):
+    action = {"text": "<execute>print('same')</execute>"}
+    scripted.script(action, action, {"text": "<solution>a</solution>"})
+    scripted.script(action, {"text": "<solution>b</solution>"})
+    ep = Episode(task="t")
+    llm = make_llm()
+    await drive(ep, llm, executor)
+    await drive(ep, llm, executor, message="run it once more")
+    assert ep.state is FinalState.SOLVED and ep.solution == "b"
+    assert statuses(ep) == ["ok", "ok", "ok"]
+
+
+async def test_the_same_answer_after_incorrect_is_pointed_out_then_stuck(
+    scripted, make_llm, executor
+):
+    scripted.script(
+        {"text": "<solution>7</solution>"},
+        {"text": "It is <solution> 7 </solution>"},
+        {"text": "<solution>7</solution>"},
+    )
+    ep = Episode(task="t")
+    llm = make_llm()
+    await drive(ep, llm, executor)
+    assert ep.state is FinalState.SOLVED
+    await drive(ep, llm, executor, message="Your answer is incorrect.", rejects_answer=True)
+    assert ep.state is FinalState.STUCK and ep.turns == 3
+    assert ep.reason == "the model gave the same rejected answer a third time"
+    repeat = observations(ep)[0]
+    assert "already gave this answer in turn 1" in repeat and "run code to check it" in repeat
+    assert ep.steps_of(StepKind.USER)[1].data["rejects_answer"] is True
+    assert [s.data["text"] for s in ep.steps_of(StepKind.SOLUTION)] == ["7"]
+
+
+async def test_a_repeated_answer_is_fine_when_nobody_rejected_it(scripted, make_llm, executor):
+    scripted.script({"text": "<solution>done</solution>"}, {"text": "<solution>done</solution>"})
+    ep = Episode(task="t")
+    llm = make_llm()
+    await drive(ep, llm, executor)
+    await drive(ep, llm, executor, message="now the same for 2020")  # a follow-up, not a no
+    assert ep.state is FinalState.SOLVED and len(ep.steps_of(StepKind.SOLUTION)) == 2
+
+
+# ---- answer discipline (issue 13) ----
+async def test_an_answer_without_any_action_gets_one_nudge_to_verify(scripted, make_llm, executor):
+    scripted.script(
+        {"text": "<solution>3</solution>"},
+        {"text": "<execute>print(1 + 2)</execute>"},
+        {"text": "<solution>3</solution>"},
+    )
+    ep = Episode(task="1 + 2?")
+    await drive(ep, make_llm(), executor, Policy(verify_note=VERIFY_FIRST))
+    assert ep.state is FinalState.SOLVED and ep.solution == "3" and ep.turns == 3
+    assert observations(ep)[0] == VERIFY_FIRST
+    assert ep.steps_of(StepKind.OBSERVATION)[0].data["refused_answer"]["why"] == "verify"
+
+
+async def test_the_verify_nudge_comes_once(scripted, make_llm, executor):
+    scripted.script({"text": "<solution>3</solution>"}, {"text": "<solution>3</solution>"})
+    ep = Episode(task="1 + 2?")
+    await drive(ep, make_llm(), executor, Policy(verify_note=VERIFY_FIRST))
+    assert ep.state is FinalState.SOLVED and ep.turns == 2
+
+
+async def test_an_answer_after_a_successful_action_in_the_same_reply_is_verified(
+    scripted, make_llm, executor
+):
+    scripted.script({"text": "<execute>print(2 ** 10)</execute>\n<solution>1024</solution>"})
+    ep = Episode(task="t")
+    policy = Policy(verify_note=VERIFY_FIRST)
+    await drive(ep, make_llm(use_stop_sequence=False), executor, policy)
+    assert ep.state is FinalState.SOLVED and ep.solution == "1024" and ep.turns == 1
+
+
+async def test_an_answer_out_of_the_stated_form_gets_one_reminder(scripted, make_llm, executor):
+    scripted.script(
+        {"text": "<execute>print(6 * 7, 6 + 7)</execute>"},
+        {"text": "<solution>42, 13</solution>"},
+        {"text": "<solution>@product[42] @sum[13]</solution>"},
+    )
+    ep = Episode(task="Multiply and add 6 and 7. Answer as @product[value] @sum[value].")
+    await drive(ep, make_llm(), executor)
+    assert ep.state is FinalState.SOLVED and ep.solution == "@product[42] @sum[13]"
+    reminder = observations(ep)[1]
+    assert reminder == ANSWER_FORM_REMINDER.format(form="@product[...] @sum[...]")
+
+
+async def test_the_form_reminder_comes_once_and_covers_code_answers(scripted, make_llm, executor):
+    scripted.script(
+        {"text": "<execute>final_answer(42)</execute>"},
+        {"text": "<execute>final_answer(42)</execute>"},
+    )
+    ep = Episode(task="6 * 7? Answer as @product[value].")
+    await drive(ep, make_llm(), executor)
+    assert ep.state is FinalState.SOLVED and ep.solution == "42" and ep.turns == 2
+    assert "@product[...]" in observations(ep)[0]
+    assert ep.steps_of(StepKind.OBSERVATION)[0].data["refused_answer"]["why"] == "format"
+
+
+async def test_a_long_answer_with_newlines_and_quotes_comes_back_whole(
+    scripted, make_llm, executor
+):
+    code = "rows = [f\"row {i}: 'q' \\\\ \\\"dq\\\"\" for i in range(300)]\nfinal_answer('\\n'.join(rows))"
+    scripted.script({"text": f"<execute>\n{code}\n</execute>"})
+    ep = Episode(task="t")
+    await drive(ep, make_llm(), executor)
+    expected = "\n".join(f"row {i}: 'q' \\ \"dq\"" for i in range(300))
+    assert ep.state is FinalState.SOLVED and ep.solution == expected
+
+
+async def test_the_same_malformed_action_a_third_time_ends_stuck(scripted, make_llm, executor):
+    def translate(content: str) -> str:
+        raise ValueError("not a call")
+
+    scripted.default = {"text": "<execute>nonsense</execute>"}
+    ep = Episode(task="t")
+    await drive(ep, make_llm(), executor, Policy(translate_action=translate))
+    assert ep.state is FinalState.STUCK and ep.turns == 3
+    assert statuses(ep) == ["error", "error", "skipped"]
