@@ -15,6 +15,7 @@ import time
 
 import pytest
 
+from codeact_lab.agent.prompts import PROMPT_VERSION
 from codeact_lab.cli import main
 from codeact_lab.evaluation.harness import INCORRECT
 from codeact_lab.evaluation.m3tooleval import (
@@ -98,7 +99,7 @@ def test_builtin_suite_in_three_modes(tmp_path, scripted):
     text = by[("decoder/three_steps", "text")]
     # the same bad call a third time in a row ends it as stuck, not at the turn limit
     assert not text["solved"] and text["turns"] == 3 and text["state"] == "stuck"
-    assert text["stuck"] and text["prompt_version"] == "codeact-lab/2+eval-text"
+    assert text["stuck"] and text["prompt_version"] == f"{PROMPT_VERSION}+eval-text"
     observation = next(s for s in text["episode"]["steps"] if s["kind"] == "observation")
     assert "ActionFormatError: there is no tool 'not_a_tool'" in observation["data"]["text"]
 

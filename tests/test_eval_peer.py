@@ -10,6 +10,7 @@ import json
 
 import pytest
 
+from codeact_lab.agent.prompts import PROMPT_VERSION
 from codeact_lab.evaluation.harness import INCORRECT
 
 from .eval_player import builtin_player, is_smolagents, smolagents_player
@@ -39,7 +40,7 @@ def test_the_peer_runs_every_task_beside_codeact(tmp_path, scripted):
     per_task = [line for line in proc.stdout.splitlines() if line.startswith("decoder/")]
     assert len(per_task) == 2
     assert all(line.count("solved") == 2 for line in per_task)
-    assert "prompt codeact-lab/2, smolagents/" in proc.stdout
+    assert f"prompt {PROMPT_VERSION}, smolagents/" in proc.stdout
 
     records = [json.loads(line) for line in (out / "episodes.jsonl").read_text().splitlines()]
     peer = {r["task"]: r for r in records if r["mode"] == "smolagents"}

@@ -147,3 +147,77 @@ async def test_the_server_solves_a_task_with_the_local_model_over_http(
     assert manager.model.server.state == "ready"
     await manager.shutdown()  # what stopping Jupyter does: the model server goes too
     assert manager.model.server.state == "stopped" and port_closed(config["endpoint"])
+
+
+# ---- tasks only the notebook can answer (the model is shown the notebook) ----
+def sales_notebook() -> nbformat.NotebookNode:
+    cells = [
+        nbformat.v4.new_markdown_cell("# Quarterly sales", id="title"),
+        nbformat.v4.new_code_cell(
+            "import pandas as pd\n"
+            "sales = pd.DataFrame({'region': ['north', 'south'], 'price': [120.0, 80.0]})",
+            id="load",
+            execution_count=1,
+        ),
+        # Written, never run: the kernel does not know it, only the notebook does.
+        nbformat.v4.new_code_cell("threshold = 0.75", id="threshold"),
+        nbformat.v4.new_code_cell(
+            "sales['revenue'].sum()",
+            id="fails",
+            execution_count=2,
+            outputs=[
+                nbformat.v4.new_output(
+                    "error",
+                    ename="KeyError",
+                    evalue="'revenue'",
+                    traceback=[
+                        "KeyError                                  Traceback (most recent call last)",
+                        "Cell In[2], line 1",
+                        "----> 1 sales['revenue'].sum()",
+                        "KeyError: 'revenue'",
+                    ],
+                )
+            ],
+        ),
+    ]
+    nb = nbformat.v4.new_notebook(cells=cells)
+    nbformat.validate(nb)
+    return nb
+
+
+async def solve_on_notebook(jp_fetch, jp_serverapp, jp_root_dir, task: str) -> str:
+    nbformat.write(sales_notebook(), jp_root_dir / "sales.ipynb")
+    kernel_id = await jp_serverapp.kernel_manager.start_kernel(kernel_name="python3")
+    body = {"task": task, "notebook_path": "sales.ipynb", "kernel_id": kernel_id}
+    response = await jp_fetch("codeact", "episodes", method="POST", body=json.dumps(body))
+    episode_id = json.loads(response.body)["id"]
+    deadline = time.monotonic() + 600
+    while True:
+        record = json.loads((await jp_fetch("codeact", "episodes", episode_id)).body)
+        if record["state"] is not None:
+            break
+        assert time.monotonic() < deadline, "the episode did not end"
+        await asyncio.sleep(1)
+    await jp_serverapp.web_app.settings["codeact_manager"].shutdown()
+    assert record["state"] == "solved", (record["reason"], record["steps"])
+    for step in record["steps"]:
+        print(step["kind"], json.dumps(step["data"])[:1500])
+    return next(s for s in record["steps"] if s["kind"] == "solution")["data"]["text"]
+
+
+async def test_the_local_model_reads_a_value_written_in_the_notebook_but_never_run(
+    jp_fetch, jp_serverapp, jp_root_dir
+):
+    answer = await solve_on_notebook(
+        jp_fetch, jp_serverapp, jp_root_dir, "Which threshold did I set in my notebook?"
+    )
+    assert "0.75" in answer
+
+
+async def test_the_local_model_says_why_the_users_last_cell_failed(
+    jp_fetch, jp_serverapp, jp_root_dir
+):
+    answer = await solve_on_notebook(
+        jp_fetch, jp_serverapp, jp_root_dir, "Why did my last cell fail?"
+    )
+    assert "revenue" in answer.lower(), answer
