@@ -147,3 +147,19 @@ async def test_the_server_solves_a_task_with_the_local_model_over_http(
     assert manager.model.server.state == "ready"
     await manager.shutdown()  # what stopping Jupyter does: the model server goes too
     assert manager.model.server.state == "stopped" and port_closed(config["endpoint"])
+
+
+def test_the_prompt_estimate_never_counts_low_against_the_models_tokenizer():
+    """The loop condenses by the estimate: a prompt it says fits must fit the real model."""
+    from llama_cpp import Llama
+
+    from benchmarks.token_estimate import samples
+    from codeact_lab.agent.tokens import estimate_tokens
+
+    path = weights.resolve_weights(DEFAULT_MODEL, cache_dir=MODELS_DIR)
+    llama = Llama(model_path=path, vocab_only=True, verbose=False)
+    for kind, text in samples().items():
+        for start in range(0, len(text), 4000):
+            piece = text[start : start + 4000]
+            real = len(llama.tokenize(piece.encode(), add_bos=False, special=False))
+            assert estimate_tokens(piece) >= real, kind
