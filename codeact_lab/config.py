@@ -55,6 +55,14 @@ class CodeAct(LocalModelSettings, Configurable):
     max_tokens = Int(1024, help="Most tokens one model reply may have (0: no limit).").tag(
         config=True
     )
+    context_tokens = Int(
+        None,
+        allow_none=True,
+        help="The model's context window in tokens, the reply included. Every prompt is "
+        "condensed to fit it, with max_tokens left for the reply (older outputs shortened "
+        "first). Unset: the embedded local model's context (and this sets it when given), "
+        "or 32768 for an endpoint.",
+    ).tag(config=True)
     request_timeout = Float(
         120.0, help="Seconds to wait for the endpoint (connect, each read)."
     ).tag(config=True)
@@ -139,6 +147,7 @@ class CodeAct(LocalModelSettings, Configurable):
             api_key=self.resolved_api_key(),
             temperature=self.temperature,
             max_tokens=self.max_tokens or None,
+            context_tokens=self.context_tokens or None,
             request_timeout=self.request_timeout,
             max_retries=self.max_retries,
             organization=self.organization or os.environ.get("OPENAI_ORG_ID") or None,

@@ -360,6 +360,29 @@ def test_without_endpoint_the_local_model_is_chosen(no_endpoint, fake_model, mon
     assert model.server.state == "stopped"  # lazy: nothing started yet
 
 
+def test_the_context_window_is_the_local_models_unless_configured(
+    no_endpoint, fake_model, monkeypatch
+):
+    from codeact_lab.agent import LLMClient, LLMConfig
+    from codeact_lab.local_model.server import N_CTX
+
+    monkeypatch.setattr(resolve_mod, "missing_runtime", lambda: [])
+    model = resolve_model(CodeAct(local_model="fake-model"))
+    assert model.server is not None and model.server.n_ctx == N_CTX
+    assert model.client().context_tokens == N_CTX
+    assert model.client().reply_tokens == 1024
+    # Configured: the local server runs with that context, and the prompts fit it.
+    model = resolve_model(CodeAct(local_model="fake-model", context_tokens=2048))
+    assert model.server is not None and model.server.n_ctx == 2048
+    assert "--n_ctx" in (argv := model.server._argv("m.gguf")) and "2048" in argv
+    assert model.client().context_tokens == 2048
+    # An endpoint whose context is not configured: the generous default.
+    assert (
+        LLMClient(LLMConfig(model="m", base_url="http://127.0.0.1:9/v1")).context_tokens == 32_768
+    )
+    assert CodeAct(context_tokens=8192).llm_config().context_tokens == 8192
+
+
 def test_weights_not_installed_is_explained(no_endpoint, monkeypatch):
     monkeypatch.setattr(resolve_mod, "missing_runtime", lambda: [])
     monkeypatch.setattr(weights, "models_dir", lambda: "/nonexistent-codeact-cache")

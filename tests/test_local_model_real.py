@@ -200,8 +200,6 @@ async def solve_on_notebook(jp_fetch, jp_serverapp, jp_root_dir, task: str) -> s
         await asyncio.sleep(1)
     await jp_serverapp.web_app.settings["codeact_manager"].shutdown()
     assert record["state"] == "solved", (record["reason"], record["steps"])
-    for step in record["steps"]:
-        print(step["kind"], json.dumps(step["data"])[:1500])
     return next(s for s in record["steps"] if s["kind"] == "solution")["data"]["text"]
 
 
@@ -221,3 +219,19 @@ async def test_the_local_model_says_why_the_users_last_cell_failed(
         jp_fetch, jp_serverapp, jp_root_dir, "Why did my last cell fail?"
     )
     assert "revenue" in answer.lower(), answer
+
+
+def test_the_prompt_estimate_never_counts_low_against_the_models_tokenizer():
+    """The loop condenses by the estimate: a prompt it says fits must fit the real model."""
+    from llama_cpp import Llama
+
+    from benchmarks.token_estimate import samples
+    from codeact_lab.agent.tokens import estimate_tokens
+
+    path = weights.resolve_weights(DEFAULT_MODEL, cache_dir=MODELS_DIR)
+    llama = Llama(model_path=path, vocab_only=True, verbose=False)
+    for kind, text in samples().items():
+        for start in range(0, len(text), 4000):
+            piece = text[start : start + 4000]
+            real = len(llama.tokenize(piece.encode(), add_bos=False, special=False))
+            assert estimate_tokens(piece) >= real, kind

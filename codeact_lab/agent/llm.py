@@ -29,6 +29,7 @@ from urllib.parse import urlsplit, urlunsplit
 import openai
 
 from .episode import Usage
+from .tokens import DEFAULT_CONTEXT_TOKENS, DEFAULT_REPLY_TOKENS
 
 try:  # the transport errors of the HTTP library the openai client is built on
     import httpx2 as _http
@@ -65,6 +66,9 @@ class LLMConfig:
     api_key: str | None = field(default=None, repr=False)  # None: OPENAI_API_KEY
     temperature: float = 0.0
     max_tokens: int | None = 1024
+    # The model's context window in tokens; None: the local model's n_ctx, else
+    # DEFAULT_CONTEXT_TOKENS. Each prompt is condensed to fit it with max_tokens to spare.
+    context_tokens: int | None = None
     request_timeout: float = 120.0  # connect + each read of the stream
     max_retries: int = 3
     retry_base_delay: float = 1.0
@@ -99,6 +103,10 @@ def public_endpoint(url: str | None) -> str:
 
 
 class ChatModel(Protocol):
+    """What the loop calls. A model may also say its ``context_tokens`` and
+    ``reply_tokens`` (as :class:`LLMClient` does); one that does not is given
+    ``DEFAULT_CONTEXT_TOKENS`` and ``DEFAULT_REPLY_TOKENS``."""
+
     async def complete(
         self,
         messages: Sequence[dict[str, Any]],
@@ -168,6 +176,16 @@ class LLMClient:
                 event_hooks={} if trusted else {"request": [_strip_credentials]},
             ),
         )
+
+    @property
+    def context_tokens(self) -> int:
+        """The context window each prompt is condensed to fit (the reply included)."""
+        return self.config.context_tokens or DEFAULT_CONTEXT_TOKENS
+
+    @property
+    def reply_tokens(self) -> int:
+        """The room each prompt leaves for the reply."""
+        return self.config.max_tokens or DEFAULT_REPLY_TOKENS
 
     def __repr__(self) -> str:
         return f"LLMClient(model={self.config.model!r}, endpoint={self.endpoint!r})"

@@ -25,6 +25,7 @@ from typing import Any, Protocol
 
 from . import code_answer
 from .answer_review import Review, review_answer
+from .condense import Budget, ContextOverflow, Prompt, condense
 from .episode import (
     ActionStatus,
     Episode,
@@ -37,7 +38,7 @@ from .episode import (
 )
 from .executor import ExecutionResult, Executor
 from .llm import ChatModel, Completion, LLMError
-from .messages import build_messages
+from .messages import prompt_parts
 from .notebook_view import NotebookContext
 from .observation import format_observation
 from .output_patch import OutputTracker
@@ -63,6 +64,7 @@ from .prompts import (
     PromptTemplate,
 )
 from .repetition import earlier_identical, identical_in_a_row, returned
+from .tokens import DEFAULT_CONTEXT_TOKENS, DEFAULT_REPLY_TOKENS
 
 
 @dataclass
@@ -181,6 +183,13 @@ class _Run:
         self._code_answers: dict[str, str] = {}  # action step id -> what final_answer() got
         self._users_final_answer = False  # an action found the user's own final_answer
         self._not_run: dict[str, str] = {}  # skipped action id -> why, when not a failure
+        # The context every prompt must fit; a model that does not say (a test double) gets
+        # the defaults of an endpoint.
+        self.context = Budget(
+            getattr(llm, "context_tokens", None) or DEFAULT_CONTEXT_TOKENS,
+            getattr(llm, "reply_tokens", None) or DEFAULT_REPLY_TOKENS,
+        )
+        self.token_counts: dict[tuple[Any, ...], int] = {}  # condense's, from turn to turn
 
     # ---- helpers that run a task while forwarding the events its callbacks make ----
     async def _pump(
@@ -295,6 +304,9 @@ class _Run:
                 state=FinalState.BUDGET.value,
                 reason=f"the time budget of {self.policy.budget:g} s ran out",
             )
+        except ContextOverflow as err:
+            yield ep.step_event(EventType.ERROR, StepKind.ERROR, message=str(err), kind="context")
+            yield ep.event(EventType.FINAL, state=FinalState.FAILED.value, reason=str(err))
         except LLMError as err:
             yield ep.step_event(EventType.ERROR, StepKind.ERROR, message=str(err), kind="model")
             yield ep.event(EventType.FINAL, state=FinalState.FAILED.value, reason=str(err))
@@ -307,9 +319,11 @@ class _Run:
         ep = self.ep
         turn = ep.turns + 1
         yield ep.event(EventType.TURN_STARTED, turn=turn)
+        prompt = self._prompt()
         completion: Completion | None = None
         asked = time.monotonic()
-        async for item in self._pump(self._complete_work(turn), lambda task: task.cancel()):
+        work = self._complete_work(turn, prompt.messages)
+        async for item in self._pump(work, lambda task: task.cancel()):
             if isinstance(item, tuple) and item[0] is _DONE:
                 completion = item[1]
             else:
@@ -325,6 +339,7 @@ class _Run:
             usage=usage,
             retries=completion.retries,
             duration=round(time.monotonic() - asked, 4),  # the model's latency, retries included
+            **prompt.record(self.context),  # what the model read: its size, what was shortened
         )
         if not completion.text.strip():
             yield self._observation(turn, EMPTY_REPLY, [], [])
@@ -477,9 +492,30 @@ class _Run:
                 turn, review.note, [], [], refused_answer={"text": answer, "why": review.why}
             )
 
-    def _complete_work(self, turn: int) -> Callable[[asyncio.Queue[Any]], Awaitable[Completion]]:
+    def _prompt(self) -> Prompt:
+        """The messages of the next request, condensed to fit the model's context the way
+        the previous request was and further if need be (``ContextOverflow`` if it cannot)."""
+        previous = next(
+            (
+                s.data.get("condensed")
+                for s in reversed(self.ep.steps)
+                if s.kind is StepKind.ASSISTANT
+            ),
+            None,
+        )
+        parts = prompt_parts(self.ep, self.system)
+        return condense(
+            parts,
+            self.context,
+            previous=previous,
+            vision=self.policy.vision,
+            cache=self.token_counts,
+        )
+
+    def _complete_work(
+        self, turn: int, messages: list[dict[str, Any]]
+    ) -> Callable[[asyncio.Queue[Any]], Awaitable[Completion]]:
         ep = self.ep
-        messages = build_messages(ep, self.system, vision=self.policy.vision)
 
         async def work(queue: asyncio.Queue[Any]) -> Completion:
             def on_delta(text: str) -> None:

@@ -2,10 +2,15 @@
 
 Because they are derived from the record, a follow-up message, a resumed episode
 and a fresh turn all send the model exactly what it saw before.
+
+:func:`prompt_parts` makes one :class:`Part` per message, tied to the step it comes
+from, so that ``condense.py`` can shorten the old ones to fit the model's context;
+:func:`build_messages` is the prompt with nothing shortened.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from .episode import Episode, StepKind
@@ -23,23 +28,53 @@ def observation_message(text: str, images: list[str], vision: bool) -> dict[str,
     return {"role": "user", "content": content}
 
 
-def user_text(data: dict[str, Any]) -> str:
-    """A user message as the model reads it: the notebook's view (or what changed in it)
-    first, when the message carries one, then what the user wrote."""
-    notebook = data.get("notebook")
-    return f"{notebook}\n\n{data['text']}" if notebook else str(data["text"])
+def user_content(text: str, notebook: str = "") -> str:
+    """A user message as sent: the notebook's view (or its changes) first, then the words."""
+    return f"{notebook}\n\n{text}" if notebook else text
+
+
+@dataclass(frozen=True)
+class Part:
+    """One message of the prompt and the step it is made from (``None``: the system prompt)."""
+
+    role: str  # "system", "user" or "assistant"
+    kind: StepKind | None
+    step_id: str | None
+    text: str
+    notebook: str = ""  # a user step's notebook text, sent before its words
+    images: tuple[str, ...] = ()
+    turn: int | None = None
+    note: str = ""  # said after the text (the task's note of the turns left out)
+
+    def message(self, vision: bool = False) -> dict[str, Any]:
+        if self.kind is StepKind.OBSERVATION:
+            return observation_message(self.text, list(self.images), vision)
+        if self.kind is StepKind.USER:
+            content = user_content(self.text, self.notebook)
+        else:
+            content = self.text
+        return {"role": self.role, "content": f"{content}\n\n{self.note}" if self.note else content}
+
+
+def prompt_parts(episode: Episode, system: str) -> list[Part]:
+    parts = [Part("system", None, None, system)]
+    for step in episode.steps:
+        data = step.data
+        if step.kind is StepKind.USER:
+            parts.append(
+                Part("user", step.kind, step.id, data["text"], notebook=data.get("notebook") or "")
+            )
+        elif step.kind is StepKind.ASSISTANT:
+            # An empty reply still takes its place, so roles keep alternating.
+            text = data["text"] or "(empty)"
+            parts.append(Part("assistant", step.kind, step.id, text, turn=data.get("turn")))
+        elif step.kind is StepKind.OBSERVATION:
+            images = tuple(data.get("images") or ())
+            parts.append(
+                Part("user", step.kind, step.id, data["text"], images=images, turn=data.get("turn"))
+            )
+    return parts
 
 
 def build_messages(episode: Episode, system: str, *, vision: bool = False) -> list[dict[str, Any]]:
-    messages: list[dict[str, Any]] = [{"role": "system", "content": system}]
-    for step in episode.steps:
-        if step.kind is StepKind.USER:
-            messages.append({"role": "user", "content": user_text(step.data)})
-        elif step.kind is StepKind.ASSISTANT:
-            # An empty reply still takes its place, so roles keep alternating.
-            messages.append({"role": "assistant", "content": step.data["text"] or "(empty)"})
-        elif step.kind is StepKind.OBSERVATION:
-            messages.append(
-                observation_message(step.data["text"], step.data.get("images") or [], vision)
-            )
-    return messages
+    return [part.message(vision) for part in prompt_parts(episode, system)]

@@ -30,7 +30,8 @@ from ..agent.llm import (
     RetryCallback,
     public_endpoint,
 )
-from .server import LocalModelError, LocalModelServer
+from ..agent.tokens import DEFAULT_REPLY_TOKENS, TOKENS_PER_MESSAGE, TOKENS_PER_PROMPT, content_text
+from .server import N_CTX, LocalModelError, LocalModelServer
 from .weights import MODELS, WeightsError, available, install_hint, is_gguf_path, resolve_weights
 
 if TYPE_CHECKING:
@@ -66,17 +67,7 @@ def missing_runtime() -> list[str]:
     return [name for name in RUNTIME_MODULES if importlib.util.find_spec(name) is None]
 
 
-# The chat template adds a few tokens per message (Qwen: <|im_start|>role ... <|im_end|>).
-TEMPLATE_TOKENS_PER_MESSAGE = 6
 MIN_REPLY_TOKENS = 48
-
-
-def _content_text(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):  # content parts
-        return "\n".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
-    return str(content or "")
 
 
 class LocalLLMClient(LLMClient):
@@ -84,10 +75,11 @@ class LocalLLMClient(LLMClient):
 
     The server's API key is new for every start, so each call sends the running one.
 
-    The local model's context is small (4096 tokens), and llama.cpp answers a request
-    that overflows it with an empty stream. So each call first counts the prompt's
-    tokens: the reply's ``max_tokens`` is cut to the room that is left, and a
-    conversation that no longer fits ends with an error that says so.
+    The local model's context is small (``server.n_ctx``), and llama.cpp answers a
+    request that overflows it with an empty stream. The loop condenses each prompt to
+    fit (by an estimate that errs high); each call then counts the prompt's tokens with
+    the model's own tokenizer: the reply's ``max_tokens`` is cut to the room that is
+    left, and a conversation that still does not fit ends with an error that says so.
     """
 
     def __init__(self, config: LLMConfig, server: LocalModelServer) -> None:
@@ -95,17 +87,26 @@ class LocalLLMClient(LLMClient):
         self.server = server
         self.max_tokens = config.max_tokens
 
+    @property
+    def context_tokens(self) -> int:
+        """The server's context, or less when ``CodeAct.context_tokens`` says so."""
+        return min(self.config.context_tokens or self.server.n_ctx, self.server.n_ctx)
+
+    @property
+    def reply_tokens(self) -> int:
+        return self.max_tokens or DEFAULT_REPLY_TOKENS  # config.max_tokens is cut per call
+
     def use_key(self, key: str) -> None:
         """Send ``key`` from now on (the config's copy is what error messages are redacted of)."""
         self.config.api_key = key
         self._client.api_key = key  # the openai client reads it for every request
 
     async def fit_context(self, messages: Sequence[dict[str, Any]]) -> None:
-        text = "\n".join(_content_text(m.get("content")) for m in messages)
+        text = "\n".join(content_text(m.get("content")) for m in messages)
         counted = await self.server.count_tokens(text)
         if counted is None:  # a server that cannot count: let it answer as it can
             return
-        used = counted + TEMPLATE_TOKENS_PER_MESSAGE * len(messages) + 4
+        used = counted + TOKENS_PER_MESSAGE * len(messages) + TOKENS_PER_PROMPT
         room = self.server.n_ctx - used
         if room < MIN_REPLY_TOKENS:
             raise LLMError(
@@ -237,6 +238,7 @@ def resolve_model(settings: CodeAct, log: logging.Logger | None = None) -> Resol
     server = LocalModelServer(
         lambda: resolve_weights(choice, path),
         alias,
+        n_ctx=settings.context_tokens or N_CTX,
         n_threads=settings.local_model_threads or None,
         log=log,
     )

@@ -44,7 +44,10 @@ import urllib.request
 import weakref
 from collections.abc import Callable, Sequence
 
-N_CTX = 4096
+# The embedded model's context: 8,192 tokens cost 112 MiB more than 4,096 (its KV cache is
+# 28 KiB a token) and no speed at the same prompt; 16,384 would let one prompt take about
+# 10 minutes to evaluate cold on 2 cores (benchmarks/local_context.py, benchmarks/README.md).
+N_CTX = 8192
 LOG_TAIL_CHARS = 1500
 # llama_cpp.server's settings are pydantic-settings: its API key is read from API_KEY (in any
 # case) when no --api_key is given. uvicorn is then started on $HOST:$PORT when those are set,

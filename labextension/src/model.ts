@@ -47,6 +47,37 @@ export interface IStep {
 }
 
 /**
+ * What a request's prompt shortened to fit the model's context, by step id
+ * (`codeact_lab/agent/condense.py`): observations cut head and tail, or left
+ * as one line; replies' long code cut; notebook texts cut; and the oldest
+ * turns left out, through step `dropped.through`.
+ */
+export interface ICondensed {
+  cut?: string[];
+  omitted?: string[];
+  code?: string[];
+  notebook?: string[];
+  dropped?: { through: string; messages: number };
+}
+
+/**
+ * The `data` of an assistant step: one model reply and the prompt it answered.
+ */
+export interface IAssistantData {
+  text: string;
+  turn: number;
+  finish_reason: string | null;
+  usage: IUsage | null;
+  retries?: number;
+  duration?: number;
+  /** The prompt's tokens by the loop's estimate, and the model's context. */
+  prompt_tokens?: number;
+  context_tokens?: number;
+  /** Absent: the whole history was sent. */
+  condensed?: ICondensed;
+}
+
+/**
  * The `data` of an action step.
  */
 export interface IActionData {

@@ -13,7 +13,15 @@ import * as React from 'react';
 
 import { Markdown, codeFence } from './markdown';
 
-import { EpisodeModel, FinalState, IActionData, IStep } from './model';
+import {
+  EpisodeModel,
+  FinalState,
+  IActionData,
+  IAssistantData,
+  IStep
+} from './model';
+
+import { PromptSize } from './promptsize';
 
 import { Segment, splitReply } from './segments';
 
@@ -151,6 +159,14 @@ export function Transcript(props: ITranscriptProps): JSX.Element {
         );
         break;
       case 'assistant':
+        if (!compact) {
+          items.push(
+            <PromptSize
+              key={`${step.id}-prompt`}
+              data={step.data as IAssistantData}
+            />
+          );
+        }
         items.push(
           <Reply
             key={step.id}
