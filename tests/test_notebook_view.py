@@ -5,11 +5,8 @@ from __future__ import annotations
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from codeact_lab.agent.notebook_view import (
-    describe_changes,
-    describe_notebook,
-    estimate_tokens,
-)
+from codeact_lab.agent.notebook_view import describe_changes, describe_notebook
+from codeact_lab.agent.tokens import estimate_tokens
 
 
 def notebook_cells() -> list[dict]:

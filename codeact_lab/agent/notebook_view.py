@@ -26,6 +26,7 @@ from typing import Any
 from .observation import render_outputs, strip_ansi, truncate_middle
 from .prompts import FIX_CELL_TASK
 from .redact import redact
+from .tokens import estimate_tokens
 
 DEFAULT_BUDGET_TOKENS = 1500
 CELL_METADATA_KEY = "codeact"  # the applier's mark on an episode's cells
@@ -36,11 +37,6 @@ MAX_OUTPUTS_SHOWN = 3
 TRACEBACK_LINES, TRACEBACK_CHARS = 12, 1500
 CHANGE_SOURCE_CHARS = 600
 MAX_CELLS_READ = 2000  # a notebook with more is read from the anchor outwards
-
-
-def estimate_tokens(text: str) -> int:
-    """A deliberately high estimate (code runs at about 3.5 characters per token)."""
-    return len(text) // 3 + 1
 
 
 @dataclass

@@ -29,7 +29,7 @@ and errors. Answer questions about the notebook from that view. A cell marked "n
 has not run in the kernel: run its code before you use what it defines.
 - As soon as you know the answer, end the task: call `final_answer(value)` in your code, which \
 gives exactly the value your code computed (use it for numbers and for answers in a given \
-format), or write the answer between <solution> and </solution>. \
+format); write an explanation, or an answer you read, between <solution> and </solution>. \
 Do not repeat an action that already gave you what you need.
 {tools}{context}
 Example, with a function get_price(item) in the kernel:
@@ -46,6 +46,11 @@ Assistant: The total is 4.6; I give it in the asked form, as computed.
 <execute>
 final_answer(f"@total[{{total}}]")
 </execute>
+
+Example, a question about the user's notebook:
+User: (the view shows cell 2 raised NameError: name 'df' is not defined) Why does cell 2 fail?
+Assistant: <solution>Cell 2 uses `df` before any cell defines it: run the cell that loads \
+the data first.</solution>
 """
 
 FORMAT_REMINDER = (
