@@ -9,6 +9,7 @@ from __future__ import annotations
 from codeact_lab.agent import Episode, FinalState, Policy, StepKind, run
 from codeact_lab.agent.prompts import (
     ANSWER_FORM_REMINDER,
+    ANSWER_IN_PROSE,
     CODE_ANSWER_AFTER_FAILURE,
     NOT_RUN_ANSWERED,
     NOT_RUN_STUCK,
@@ -269,3 +270,38 @@ async def test_the_same_malformed_action_a_third_time_ends_stuck(scripted, make_
     await drive(ep, make_llm(), executor, Policy(translate_action=translate))
     assert ep.state is FinalState.STUCK and ep.turns == 3
     assert statuses(ep) == ["error", "error", "skipped"]
+
+
+# ---- an answer in prose, after code ran ----
+async def test_a_prose_answer_after_code_gets_one_reminder_then_is_taken(
+    scripted, make_llm, executor
+):
+    scripted.script(
+        {"text": "<execute>\nprint(6 * 7)\n</execute>"},
+        {"text": "The answer is 42."},  # right, but neither code nor an answer tag
+        {"text": "<solution>42</solution>"},
+    )
+    ep = Episode(task="what is six times seven?")
+    await drive(ep, make_llm(), executor)
+    assert ep.state is FinalState.SOLVED and ep.solution == "42"
+    assert observations(ep)[-1] == ANSWER_IN_PROSE
+    assert ep.steps_of(StepKind.OBSERVATION)[-1].data["note"] == "prose"
+
+
+async def test_prose_twice_ends_as_a_reply_and_chat_without_code_at_once(
+    scripted, make_llm, executor
+):
+    scripted.script(
+        {"text": "<execute>\nprint(1)\n</execute>"},
+        {"text": "Done."},
+        {"text": "Really done."},
+    )
+    ep = Episode(task="print one")
+    await drive(ep, make_llm(), executor)
+    assert ep.state is FinalState.REPLIED and ep.turns == 3
+    assert observations(ep).count(ANSWER_IN_PROSE) == 1
+
+    scripted.script({"text": "Hello! What shall I do in your notebook?"})
+    chat = Episode(task="hi")
+    await drive(chat, make_llm(), executor)
+    assert chat.state is FinalState.REPLIED and chat.turns == 1  # no code ran: no reminder

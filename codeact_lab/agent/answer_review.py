@@ -12,6 +12,10 @@ send the same wrong answer again and again. Each of these gets one note, in this
 
 Notes 2 and 3 come once per episode: after them the answer is taken as it is. An answer
 that follows a successful action in the same reply is verified, so note 2 never applies.
+
+A reply with neither code nor an answer, after code of the same request ran, is most
+often the answer in prose: it gets one reminder to give it in a form the loop takes
+(``prose_reply_note``); the next such reply ends the turn as a reply.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import re
 from dataclasses import dataclass
 
 from .episode import ActionStatus, Episode, StepKind
-from .prompts import ANSWER_FORM_REMINDER, REPEATED_ANSWER
+from .prompts import ANSWER_FORM_REMINDER, ANSWER_IN_PROSE, REPEATED_ANSWER
 from .repetition import rejected_repeats
 
 # "@mean_age[mean]": the named-answer form of data-analysis benchmarks.
@@ -29,6 +33,7 @@ _FORM_NAME = re.compile(r"@([A-Za-z_][A-Za-z0-9_]*)\[")
 REPEATED = "repeated"
 VERIFY = "verify"
 FORM = "format"
+PROSE = "prose"
 
 
 @dataclass(frozen=True)
@@ -86,3 +91,17 @@ def review_answer(episode: Episode, answer: str, verify_note: str | None = None)
         form = " ".join(f"@{name}[...]" for name in names)
         return Review(False, why=FORM, note=ANSWER_FORM_REMINDER.format(form=form))
     return ACCEPT
+
+
+def prose_reply_note(episode: Episode) -> str | None:
+    """The reminder for a reply with neither code nor an answer, when code of the current
+    request ran and the request has not had it yet; None: the reply ends the turn."""
+    ran = False
+    for step in reversed(episode.steps):
+        if step.kind is StepKind.USER:
+            break
+        if step.kind is StepKind.OBSERVATION and step.data.get("note") == PROSE:
+            return None
+        if step.kind is StepKind.ACTION and step.data.get("status") == ActionStatus.OK.value:
+            ran = True
+    return ANSWER_IN_PROSE if ran else None

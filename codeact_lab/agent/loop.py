@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from . import code_answer
-from .answer_review import Review, review_answer
+from .answer_review import PROSE, Review, prose_reply_note, review_answer
 from .condense import Budget, ContextOverflow, Prompt, condense
 from .episode import (
     ActionStatus,
@@ -367,6 +367,10 @@ class _Run:
             if reply.solution is not None:
                 async for ev in self._answer(turn, reply.solution):
                     yield ev
+                return
+            reminder = prose_reply_note(ep)
+            if reminder is not None:  # most often the answer, in prose: ask for it once
+                yield self._observation(turn, reminder, [], [], note=PROSE)
                 return
             yield ep.event(
                 EventType.FINAL,
@@ -764,8 +768,11 @@ class _Run:
         images: list[str],
         action_ids: list[str],
         refused_answer: dict[str, str] | None = None,
+        note: str | None = None,
     ) -> Event:
-        extra = {"refused_answer": refused_answer} if refused_answer else {}
+        extra: dict[str, Any] = {"refused_answer": refused_answer} if refused_answer else {}
+        if note is not None:  # which of the loop's one-time reminders this is
+            extra["note"] = note
         return self.ep.step_event(
             EventType.OBSERVATION,
             StepKind.OBSERVATION,

@@ -96,6 +96,12 @@ VERIFY_FIRST = (
     "final_answer(value) in that code."
 )
 
+ANSWER_IN_PROSE = (
+    "Your reply has neither code nor an answer the task can take. If it is your answer, "
+    "give it between <solution> and </solution> (or call final_answer(value) in code); "
+    "otherwise go on with an action."
+)
+
 ANSWER_FORM_REMINDER = (
     "The task asks for the answer in this form: {form}. Your answer does not follow it: "
     "give it again, in exactly that form."
