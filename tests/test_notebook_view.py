@@ -133,3 +133,7 @@ def test_changes_leave_out_the_episodes_own_cells():
     action["metadata"]["codeact"] = {"episode": "e1", "step": "s1"}
     assert describe_changes(first.cells, [*cells, action], episode_id="e1").text == ""
     assert "added" in describe_changes(first.cells, [*cells, action], episode_id="e2").text
+
+
+def test_an_empty_notebook_adds_nothing_to_the_message():
+    assert describe_notebook([], "new.ipynb").text == ""

@@ -216,6 +216,8 @@ def describe_notebook(
 ) -> NotebookContext:
     """The view of a notebook the first message of an episode carries."""
     digests = read_cells(cells)
+    if not digests:  # an empty notebook says nothing the model needs
+        return NotebookContext("", [])
     keys = list(secrets)
     anchor = next((i for i, c in enumerate(digests) if c.id == anchor_cell_id), None)
     header = f"The user's notebook {path} has {len(digests)} cells"

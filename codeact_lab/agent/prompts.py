@@ -97,9 +97,8 @@ VERIFY_FIRST = (
 )
 
 ANSWER_IN_PROSE = (
-    "Your reply has neither code nor an answer the task can take. If it is your answer, "
-    "give it between <solution> and </solution> (or call final_answer(value) in code); "
-    "otherwise go on with an action."
+    "Give your answer again, this time between <solution> and </solution>, "
+    "so that it can be taken."
 )
 
 ANSWER_FORM_REMINDER = (
