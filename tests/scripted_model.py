@@ -24,6 +24,11 @@ A script entry is a dict:
 A callable entry is called with the request body and returns an entry: scripts
 of any length (benchmarks) use that.
 
+``GET /v1/models`` lists ``models`` (default: the one ``model`` name) as the OpenAI API
+does, with ``owned_by`` as given; an empty list answers 404, as servers without the
+route do. With ``tags`` it also answers Ollama's ``GET /api/tags``. The headers of
+these requests are recorded in ``listing_headers``.
+
 Run as a program (``python -m tests.scripted_model --port 8765``) it also answers
 control routes, for browser tests that script it from another process:
 ``POST /_script`` (a JSON list of entries, appended), ``POST /_reset`` (forget the
@@ -51,8 +56,19 @@ Entry = dict[str, Any] | Callable[[dict[str, Any]], dict[str, Any]]
 
 
 class ScriptedModel:
-    def __init__(self, *entries: Entry, model: str = "scripted") -> None:
+    def __init__(
+        self,
+        *entries: Entry,
+        model: str = "scripted",
+        models: list[str] | None = None,
+        owned_by: str = "scripted",
+        tags: list[str] | None = None,
+    ) -> None:
         self.model = model
+        self.models = [model] if models is None else list(models)
+        self.owned_by = owned_by
+        self.tags = tags  # None: no /api/tags route
+        self.listing_headers: list[dict[str, str]] = []
         self._entries: deque[Entry] = deque(entries)
         self.default: Entry | None = None  # answered when the script runs out
         self.requests: list[dict[str, Any]] = []
@@ -101,6 +117,8 @@ class ScriptedModel:
             app = web.Application(
                 [
                     (r"/v1/chat/completions", _Completions, {"model": self}),
+                    (r"/v1/models", _Models, {"model": self}),
+                    (r"/api/tags", _Tags, {"model": self}),
                     (r"/_script", _Script, {"model": self}),
                     (r"/_reset", _Reset, {"model": self}),
                     (r"/_requests", _Requests, {"model": self}),
@@ -257,6 +275,26 @@ class _Completions(web.RequestHandler):
 class _Control(web.RequestHandler):
     def initialize(self, model: ScriptedModel) -> None:
         self.scripted = model
+
+
+class _Models(_Control):
+    def get(self) -> None:
+        self.scripted.listing_headers.append(dict(self.request.headers))
+        if not self.scripted.models:
+            raise web.HTTPError(404)
+        data = [
+            {"id": name, "object": "model", "created": 0, "owned_by": self.scripted.owned_by}
+            for name in self.scripted.models
+        ]
+        self.finish({"object": "list", "data": data})
+
+
+class _Tags(_Control):
+    def get(self) -> None:
+        self.scripted.listing_headers.append(dict(self.request.headers))
+        if self.scripted.tags is None:
+            raise web.HTTPError(404)
+        self.finish({"models": [{"name": name, "model": name} for name in self.scripted.tags]})
 
 
 class _Script(_Control):

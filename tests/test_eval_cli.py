@@ -112,6 +112,28 @@ def test_builtin_suite_in_three_modes(tmp_path, scripted):
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
 
 
+def test_a_data_task_runs_in_a_folder_of_its_own(tmp_path, scripted):
+    """The setup writes the task's CSV where its kernel runs (not where eval was started);
+    the model's pandas code reads it there and its @name[value] answer is checked. The
+    peer, which has no kernel folder, skips the task and says so."""
+    scripted.default = builtin_player()
+    out = tmp_path / "run"
+    proc = run_eval(
+        tmp_path,
+        "--mode", "code", "--tasks", "^data/region_mean_order$", "--peer", "smolagents",
+        "--no-plot", "-o", str(out),
+        base_url=scripted.base_url,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "smolagents skips 1 task(s) whose files live in their kernel's folder" in proc.stderr
+    [record] = [json.loads(line) for line in (out / "episodes.jsonl").read_text().splitlines()]
+    assert record["task"] == "data/region_mean_order" and record["mode"] == "code"
+    assert record["solved"] and record["turns"] == 2, record["answers"]
+    assert record["answers"][0].startswith("@region[") and record["expected"]["region"]
+    assert json.loads((out / "summary.json").read_text())["complete"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # no orders.csv here
+
+
 def test_an_interrupted_run_resumes_where_it_stopped(tmp_path, scripted):
     play, hang = builtin_player(), {"on": True}
 

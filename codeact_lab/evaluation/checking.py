@@ -7,7 +7,9 @@ whitespace become one space. Then, by the type of the expected answer:
 * ``int``: the number, with ``1,234``-style separators and a leading currency sign allowed;
 * ``float``: the same, equal to two decimals (money, percentages: the suite rounds to 2);
 * ``str``: exactly equal (case matters: names and sequences are case-sensitive);
-* ``list``: a Python/JSON list literal, or comma-separated items, each checked as above.
+* ``list``: a Python/JSON list literal, or comma-separated items, each checked as above;
+* ``dict``: named answers, ``@name[value]`` for each name, in any order, separated by
+  spaces, commas or semicolons and nothing else; each value exactly (see ``check_named``).
 """
 
 from __future__ import annotations
@@ -40,7 +42,51 @@ def parse_number(text: str) -> float | None:
         return None
 
 
+_NAMED = re.compile(r"@([A-Za-z_][A-Za-z0-9_]*)\[([^\[\]]*)\]")
+_BETWEEN_NAMED = re.compile(r"[\s,;]*")
+
+
+def named_values(answer: str) -> dict[str, str] | None:
+    """``"@a[1], @b[x]"`` as ``{"a": "1", "b": "x"}``; None when anything else is there or
+    a name comes twice."""
+    text = normalize(answer)
+    values: dict[str, str] = {}
+    end = 0
+    for match in _NAMED.finditer(text):
+        if not _BETWEEN_NAMED.fullmatch(text, end, match.start()) or match[1] in values:
+            return None
+        values[match[1]] = match[2].strip()
+        end = match.end()
+    return values if _BETWEEN_NAMED.fullmatch(text, end) else None
+
+
+def _exact_value(expected: Any, text: str) -> bool:
+    """One named value: a number equal to the expected one, already rounded as the task
+    says (so a value with more or fewer decimals is wrong); text as it is; a list item
+    by item, in order."""
+    if isinstance(expected, (list, tuple)):
+        items = [item.strip().strip("'\"") for item in text.split(",")]
+        return len(items) == len(expected) and all(
+            _exact_value(e, item) for e, item in zip(expected, items, strict=True)
+        )
+    if isinstance(expected, (int, float)) and not isinstance(expected, bool):
+        value = parse_number(text)
+        return value is not None and abs(value - expected) < 1e-9
+    return text.strip("'\"`") == str(expected)
+
+
+def check_named(expected: dict[str, Any], answer: str) -> bool:
+    values = named_values(answer)
+    return (
+        values is not None
+        and set(values) == set(expected)
+        and all(_exact_value(expected[name], values[name]) for name in expected)
+    )
+
+
 def check_answer(expected: Any, answer: str) -> bool:
+    if isinstance(expected, dict):
+        return check_named(expected, answer)
     if isinstance(expected, bool):  # before int: bool is an int
         return normalize(answer).lower() == str(expected).lower()
     if isinstance(expected, int):

@@ -140,8 +140,17 @@ async def _eval(
     done = finished(previous)
     names = [m.name for m in modes] + ([args.peer] if args.peer else [])
     pairs = [(t, m) for t in tasks for m in modes if (t.id, m.name) not in done]
-    peer_tasks = [t for t in tasks if args.peer and (t.id, args.peer) not in done]
-    total = len(tasks) * len(names)
+    # A task with files (the data domain) needs a kernel's folder of its own: the peer,
+    # which runs in this process, cannot have one.
+    peer_runnable = [t for t in tasks if args.peer and t.make_tools is not None]
+    if args.peer and len(peer_runnable) < len(tasks):
+        print(
+            f"codeact-lab: {args.peer} skips {len(tasks) - len(peer_runnable)} task(s) whose "
+            "files live in their kernel's folder",
+            file=sys.stderr,
+        )
+    peer_tasks = [t for t in peer_runnable if (t.id, args.peer) not in done]
+    total = len(tasks) * len(modes) + len(peer_runnable)
     todo = len(pairs) + len(peer_tasks)
     if done and todo:
         print(f"codeact-lab: resuming: {total - todo} of {total} already done", file=sys.stderr)
@@ -180,7 +189,9 @@ async def _eval(
         await llm.close()
         await model.aclose()
 
-    wanted = {(t.id, name) for t in tasks for name in names}
+    wanted = {(t.id, m.name) for t in tasks for m in modes} | {
+        (t.id, str(args.peer)) for t in peer_runnable
+    }
     records = [r for key, r in latest(load_records(jsonl)).items() if key in wanted]
     _report(
         args, output, eval_settings, tasks, names, records, complete=len(records) == len(wanted)

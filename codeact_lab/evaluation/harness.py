@@ -2,8 +2,8 @@
 
 One (task, mode) pair is one episode of the ordinary CodeAct loop (``agent.run``):
 
-1. a fresh kernel starts and the task's ``setup_code`` defines its tools there, silently
-   (it is not part of the episode);
+1. a fresh kernel starts in a folder of its own, and the task's ``setup_code`` defines
+   its tools there and writes its files, silently (it is not part of the episode);
 2. the instruction is the user's message; the mode chooses the system prompt, the
    action translator and how many actions a reply may run;
 3. an answer (``<solution>``, or ``final_answer`` in code mode) is checked by the task's
@@ -43,6 +43,10 @@ from ..agent import (
 from .modes import ANSWER_FORMAT, ActionMode, describe
 from .suite import EvalTask
 
+_PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# Run from a checkout (not installed): a kernel started elsewhere would not find it.
+_FROM_SOURCE = os.path.basename(_PACKAGE_ROOT) not in ("site-packages", "dist-packages")
+
 INCORRECT = (
     "Your answer is incorrect. Please try again. Note that you should give ONLY the answer "
     "(for example a single number), without any other text."
@@ -70,10 +74,14 @@ class EvalSettings:
 
 
 class TaskKernel:
-    """A fresh kernel for one task, its executor, and a private folder for its sockets."""
+    """A fresh kernel for one task, its executor, and a private folder for its sockets and
+    as its working folder (a task's files, and whatever the model's code writes, stay
+    there and go with it)."""
 
     def __init__(self, kernel_name: str, hidden_env: Iterable[str]) -> None:
         self._sockets = tempfile.TemporaryDirectory(prefix="codeact-eval-")
+        self.folder = os.path.join(self._sockets.name, "work")
+        os.mkdir(self.folder)
         self.manager = AsyncKernelManager(
             kernel_name=kernel_name,
             transport="ipc",
@@ -85,7 +93,13 @@ class TaskKernel:
     async def __aenter__(self) -> KernelExecutor:
         # The tools need no key: the model's code never sees one.
         env = {k: v for k, v in os.environ.items() if k not in self._hidden}
-        await self.manager.start_kernel(env=env, extra_arguments=["--HistoryManager.enabled=False"])
+        if _FROM_SOURCE:  # the setup imports codeact_lab; the kernel's folder is not the checkout
+            env["PYTHONPATH"] = os.pathsep.join(
+                filter(None, [_PACKAGE_ROOT, env.get("PYTHONPATH")])
+            )
+        await self.manager.start_kernel(
+            env=env, cwd=self.folder, extra_arguments=["--HistoryManager.enabled=False"]
+        )
         self.executor = KernelExecutor.for_manager(self.manager)
         await self.executor.ensure_ready()
         return self.executor

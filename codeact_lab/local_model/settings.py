@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import os
 
-from traitlets import CaselessStrEnum, Int, Unicode, default
+from traitlets import CaselessStrEnum, Int, List, Unicode, default
 from traitlets.config import Configurable
 
+from .detect import DEFAULT_URLS
 from .weights import DEFAULT_MODEL, LIGHT_MODEL
 
 
@@ -31,6 +32,17 @@ class LocalModelSettings(Configurable):
     ).tag(config=True)
     local_model_threads = Int(
         0, help="Threads of the local model server (0: one per core, at most 8)."
+    ).tag(config=True)
+    detect_local_servers = List(
+        Unicode(),
+        list(DEFAULT_URLS),
+        help=(
+            "With no endpoint configured: where to look, in the background, for a model server "
+            "the user already runs (GET /v1/models, and Ollama's /api/tags), so the sidebar can "
+            "offer it. Never used unless the user accepts; no key is sent to it. Default: "
+            "Ollama (11434), LM Studio (1234), vLLM / llama.cpp (8000, 8080) on 127.0.0.1. "
+            "Empty: do not look."
+        ),
     ).tag(config=True)
 
     @default("local_model")

@@ -82,6 +82,7 @@ class CodeActExtension(ExtensionApp):
 
     async def _start_jupyter_server_extension(self, serverapp: object) -> None:
         self.manager.model.start_with_server()  # CodeAct.local_model_start = "startup"
+        self.manager.scout.look_soon()  # in the background: start-up does not wait for it
         self._heartbeat = PeriodicCallback(self._beat, HEARTBEAT_INTERVAL * 1000)
         self._heartbeat.start()
         self._last_prune = time.monotonic()

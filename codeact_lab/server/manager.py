@@ -47,6 +47,7 @@ from ..agent.redact import usable_secrets
 from ..agent.restore import events_from_episode, restore_code
 from ..config import CodeAct
 from ..local_model import resolve_model
+from ..local_model.detect import LocalServerScout
 from . import validation
 from .errors import BadRequest, Conflict, EpisodeError, NotFound, TooLarge
 from .store import EpisodeStore, StoreError, summary_of
@@ -148,6 +149,13 @@ class EpisodeManager:
         self._recent: OrderedDict[str, None] = OrderedDict()
         self.keep_finished = keep_finished
         self.model = resolve_model(settings, log=self.log)  # an endpoint, the local model or none
+        # With no endpoint configured, look for a model server the user already runs, to
+        # offer it (never to use it unasked); our own embedded server is not one.
+        no_endpoint = self.model.local or not self.model.available
+        self.scout = LocalServerScout(
+            settings.detect_local_servers if no_endpoint else [],
+            exclude_ports=[self.model.server.port] if self.model.server else [],
+        )
 
     # ---- queries ----
     def config(self) -> dict[str, Any]:
@@ -160,7 +168,16 @@ class EpisodeManager:
             "max_turns": s.max_turns,
             "action_timeout": s.action_timeout,
             **self.model.public(),  # local: {local, note}; no model: how to get one
+            **self._detected(),
         }
+
+    def _detected(self) -> dict[str, Any]:
+        """``detected``: the model servers found on this machine, when no endpoint is
+        configured. What was found last; a stale result is refreshed in the background."""
+        if not self.scout.enabled:
+            return {}
+        self.scout.look_soon()
+        return {"detected": self.scout.public()}
 
     def describe(self, episode_id: str) -> dict[str, Any]:
         live = self._live.get(episode_id)
@@ -653,6 +670,7 @@ class EpisodeManager:
         )
 
     async def shutdown(self) -> None:
+        await self.scout.aclose()
         running = [live for live in self._live.values() if live.running]
         for live in running:
             assert live.task is not None

@@ -23,6 +23,22 @@ export interface IServerConfig {
   approval: 'auto' | 'ask';
   max_turns: number;
   action_timeout: number;
+  /** The embedded local model is in use (false: no model at all). */
+  local?: boolean;
+  /** What the model is (small, slow), or how to get one. */
+  note?: string;
+  /** With no endpoint configured: model servers found on this machine. */
+  detected?: IDetectedServer[];
+}
+
+/**
+ * A model server the user already runs (Ollama, LM Studio, ...), found by
+ * the Jupyter server; never used unless the user accepts it.
+ */
+export interface IDetectedServer {
+  name: string;
+  base_url: string;
+  models: string[];
 }
 
 /**

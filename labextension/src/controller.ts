@@ -33,6 +33,8 @@ import { INotebookSnapshot, snapshotToSend } from './notebookcontext';
 
 import { IExportedEpisode, exportedEpisode } from './notebookdata';
 
+import { ILocalOffer, localOffer } from './localoffer';
+
 import { UserSettings, episodeSettings } from './settings';
 
 export type ChatView = 'chat' | 'history';
@@ -67,6 +69,21 @@ export function describeError(
     return trans.__('The Jupyter server cannot be reached: %1', reason.message);
   }
   return reason instanceof Error ? reason.message : String(reason);
+}
+
+const DISMISSED_SERVERS_KEY = 'codeact-lab:dismissed-servers';
+
+function readDismissedServers(): string[] {
+  try {
+    const stored = JSON.parse(
+      window.localStorage.getItem(DISMISSED_SERVERS_KEY) ?? '[]'
+    );
+    return Array.isArray(stored)
+      ? stored.filter((url): url is string => typeof url === 'string')
+      : [];
+  } catch {
+    return [];
+  }
 }
 
 export class ChatController implements IDisposable {
@@ -118,6 +135,43 @@ export class ChatController implements IDisposable {
 
   get configError(): string | null {
     return this._configError;
+  }
+
+  /**
+   * A model server found on this machine, to offer in the header ("Use
+   * qwen2.5-coder:7b from Ollama?"), unless the user chose an endpoint or
+   * said no to this one.
+   */
+  get localOffer(): ILocalOffer | null {
+    return localOffer(
+      this._config?.detected,
+      this.settings.values.baseUrl,
+      this._dismissedServers
+    );
+  }
+
+  /** Accept the offer: the user's settings name that server and model. */
+  async acceptLocalOffer(offer: ILocalOffer, model: string): Promise<void> {
+    try {
+      await this.settings.useEndpoint(offer.baseUrl, model);
+    } catch (reason) {
+      this._error = describeError(this._trans, reason);
+      this._emit();
+    }
+  }
+
+  /** "Not now": this server is not offered again in this browser. */
+  dismissLocalOffer(offer: ILocalOffer): void {
+    this._dismissedServers = [...this._dismissedServers, offer.baseUrl];
+    try {
+      window.localStorage.setItem(
+        DISMISSED_SERVERS_KEY,
+        JSON.stringify(this._dismissedServers)
+      );
+    } catch {
+      // no storage (private mode): dismissed for this page only
+    }
+    this._emit();
   }
 
   /** What the last action did, when it needs saying (cells removed). */
@@ -688,6 +742,7 @@ export class ChatController implements IDisposable {
   private _view: ChatView = 'chat';
   private _history: IHistoryState = { path: null, items: null, loading: false };
   private _config: IServerConfig | null = null;
+  private _dismissedServers: string[] = readDismissedServers();
   private _configError: string | null = null;
   private _error: string | null = null;
   private _notice: string | null = null;

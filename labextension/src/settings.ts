@@ -83,6 +83,18 @@ export class UserSettings {
     await this._settings?.set('approval', approval);
   }
 
+  /**
+   * Use this endpoint and model for the next episodes (a model server the
+   * user accepted in the chat): at once for this page, then in the settings.
+   * Only this user's settings change; clearing them brings back the server's.
+   */
+  async useEndpoint(baseUrl: string, model: string): Promise<void> {
+    this._values = { ...this._values, baseUrl, model };
+    this._changed.emit();
+    await this._settings?.set('baseUrl', baseUrl);
+    await this._settings?.set('model', model);
+  }
+
   private _read(): void {
     const composite = this._settings?.composite ?? {};
     const str = (key: string) =>

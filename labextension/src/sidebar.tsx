@@ -65,6 +65,15 @@ export class CodeActSidebar extends ReactWidget {
     this.focusInput();
   }
 
+  protected onAfterShow(msg: Message): void {
+    super.onAfterShow(msg);
+    // A model server the user started since (the server looks again once a
+    // minute): the header can offer it.
+    if (this.controller.config && !this.controller.settings.values.baseUrl) {
+      void this.controller.loadConfig();
+    }
+  }
+
   protected render(): JSX.Element {
     return (
       <TransContext.Provider value={this._trans}>
@@ -202,7 +211,7 @@ function Header(props: { controller: ChatController }): JSX.Element {
           title={trans.__('Model and endpoint (server config)')}
         >
           {config
-            ? `${config.model || trans.__('no model')} · ${config.endpoint || trans.__('default endpoint')}`
+            ? modelLine(controller, trans)
             : controller.configError
               ? trans.__('server: %1', controller.configError)
               : trans.__('loading config…')}
@@ -210,6 +219,100 @@ function Header(props: { controller: ChatController }): JSX.Element {
         <span className="jp-codeact-spacer" />
         <ApprovalToggle controller={controller} />
       </div>
+      {config?.note && !controller.settings.values.baseUrl ? (
+        <div
+          className="jp-codeact-local-note"
+          data-testid="codeact-local-note"
+          title={config.note}
+        >
+          {config.local
+            ? trans.__(
+                "Small embedded model: answers are slower and weaker than a large model's."
+              )
+            : config.note}
+        </div>
+      ) : null}
+      <LocalOffer controller={controller} />
+    </div>
+  );
+}
+
+/**
+ * The model the next episode uses: the user's settings when they name one,
+ * else the server's.
+ */
+function modelLine(
+  controller: ChatController,
+  trans: TranslationBundle
+): string {
+  const config = controller.config;
+  const user = controller.settings.values;
+  const model = user.model || config?.model || trans.__('no model');
+  if (user.baseUrl) {
+    return trans.__('%1 · %2 (your settings)', model, user.baseUrl);
+  }
+  return `${model} · ${config?.endpoint || trans.__('default endpoint')}`;
+}
+
+/**
+ * "Use qwen2.5-coder:7b from Ollama?": a model server the user already runs,
+ * offered, never switched to unasked. Accepting sets this user's settings.
+ */
+function LocalOffer(props: { controller: ChatController }): JSX.Element | null {
+  const { controller } = props;
+  const trans = useTrans();
+  const offer = controller.localOffer;
+  const [model, setModel] = React.useState(offer?.model ?? '');
+  React.useEffect(
+    () => setModel(offer?.model ?? ''),
+    [offer?.baseUrl, offer?.model]
+  );
+  if (!offer) {
+    return null;
+  }
+  const chosen = offer.models.includes(model) ? model : offer.model;
+  return (
+    <div className="jp-codeact-local-offer" data-testid="codeact-local-offer">
+      <span>
+        {offer.models.length > 1 ? (
+          <>
+            {trans.__('Use')}{' '}
+            <select
+              aria-label={trans.__('Model')}
+              value={chosen}
+              onChange={e => setModel(e.target.value)}
+            >
+              {offer.models.map(name => (
+                <option key={name} value={name}>
+                  {name}
+                </option>
+              ))}
+            </select>{' '}
+            {trans.__('from %1?', offer.name)}
+          </>
+        ) : (
+          trans.__('Use %1 from %2?', chosen, offer.name)
+        )}
+      </span>
+      <button
+        className="jp-mod-styled jp-mod-accept"
+        data-testid="codeact-local-offer-use"
+        title={trans.__(
+          'Set your CodeAct settings to %1 at %2 (no key is sent to it)',
+          chosen,
+          offer.baseUrl
+        )}
+        onClick={() => void controller.acceptLocalOffer(offer, chosen)}
+      >
+        {trans.__('Use it')}
+      </button>
+      <button
+        className="jp-mod-styled"
+        data-testid="codeact-local-offer-dismiss"
+        onClick={() => controller.dismissLocalOffer(offer)}
+      >
+        {trans.__('Not now')}
+      </button>
     </div>
   );
 }

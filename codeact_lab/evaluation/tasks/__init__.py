@@ -1,12 +1,14 @@
-"""The built-in suite: multi-tool tasks in six domains, written here in M3ToolEval's spirit.
+"""The built-in suite: multi-tool tasks in six domains, written here in M3ToolEval's spirit,
+and data analysis on CSV files.
 
 Each domain module has plain Python tools (``make_tools()`` makes a fresh set: some
 keep state, like the intranet's browser) and ``TASKS``: an instruction, the exact
 expected answer, and a reference solution. Tasks need several tool calls and some
 control flow (loops, a search, a comparison), which is where code actions should
-beat one-call-per-turn JSON or text actions.
+beat one-call-per-turn JSON or text actions. The data tasks (``data.py``) also have
+files, which their setup writes into the task kernel's folder.
 
-The suite is ordered round-robin over the domains, so ``--limit 6`` touches all six.
+The suite is ordered round-robin over the domains, so ``--limit 7`` touches all seven.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from ..checking import check_answer
 from ..suite import EvalTask, describe_tools
 from .base import BuiltinTask
 
-DOMAINS = ("decoder", "shop", "travel", "genome", "intranet", "dates")
+DOMAINS = ("decoder", "shop", "travel", "genome", "intranet", "dates", "data")
 
 
 def _module(domain: str) -> Any:
@@ -36,13 +38,21 @@ def load_tools(domain: str) -> dict[str, Callable[..., Any]]:
     return tools
 
 
-def setup_code(domain: str) -> str:
-    """Run silently in a task's fresh kernel: defines the tools and leaves nothing else."""
-    return (
+def setup_code(domain: str, files: tuple[str, ...] = ()) -> str:
+    """Run silently in a task's fresh kernel: defines the tools, writes the task's files
+    into the kernel's folder, and leaves nothing else."""
+    code = (
         f"from {__name__} import load_tools as _codeact_load_tools\n"
         f"globals().update(_codeact_load_tools({domain!r}))\n"
         "del _codeact_load_tools"
     )
+    if files:
+        code += (
+            f"\nfrom {__name__}.datasets import write_files as _codeact_write_files\n"
+            f"_codeact_write_files({list(files)!r})\n"
+            "del _codeact_write_files"
+        )
+    return code
 
 
 def domain_tasks(domain: str) -> list[BuiltinTask]:
@@ -61,9 +71,11 @@ def builtin_suite() -> list[EvalTask]:
                     instruction=task.instruction,
                     expected=task.expected,
                     tools=tools,
-                    setup_code=setup_code(domain),
+                    setup_code=setup_code(domain, task.files),
                     checker=functools.partial(check_answer, task.expected),
-                    make_tools=functools.partial(load_tools, domain),
+                    # a task with files needs them in its runner's folder: only a kernel
+                    # of its own has one
+                    make_tools=None if task.files else functools.partial(load_tools, domain),
                 )
                 for task in domain_tasks(domain)
             ]

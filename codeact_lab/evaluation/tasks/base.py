@@ -14,3 +14,5 @@ class BuiltinTask:
     # Python that solves the task with the domain's tools and prints the answer: the
     # unit tests run it to prove the task is solvable, and CI's scripted model plays it.
     reference: str
+    # Files the task's setup writes into its kernel's folder (see datasets.py).
+    files: tuple[str, ...] = ()
