@@ -137,3 +137,12 @@ def test_changes_leave_out_the_episodes_own_cells():
 
 def test_an_empty_notebook_adds_nothing_to_the_message():
     assert describe_notebook([], "new.ipynb").text == ""
+
+
+def test_the_changes_of_a_long_notebook_stay_within_the_budget():
+    cells = [new_code_cell(f"value_{i} = {i}  # " + "note " * 40, id=f"c{i}") for i in range(500)]
+    first = describe_notebook(cells, "long.ipynb")
+    edited = [{**c, "source": c["source"] + "\n# edited", "execution_count": 9} for c in cells]
+    changes = describe_changes(first.cells, edited, budget_tokens=1500)
+    assert estimate_tokens(changes.text) <= 1500
+    assert "characters cut" in changes.text and "cell 500 (code): edited and ran" in changes.text

@@ -313,10 +313,12 @@ def describe_changes(
             and (before.get(failed.id) or {}).get("count") != failed.execution_count
         ):
             text += "\n" + _error_section(failed)
-        text = redact(text, keys)
-        tokens = count_tokens(text)
-        if tokens > budget_tokens:
-            text = truncate_middle(text, len(text) * budget_tokens // tokens)
+        text = whole = redact(text, keys)
+        tokens, limit = count_tokens(text), len(text)
+        while tokens > budget_tokens and limit > 100:  # the estimate is not linear: converge
+            limit = limit * budget_tokens // tokens - 50
+            text = truncate_middle(whole, limit)
+            tokens = count_tokens(text)
     return NotebookContext(text, [c.fingerprint() for c in digests])
 
 
