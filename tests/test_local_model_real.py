@@ -115,6 +115,22 @@ def jp_server_config(tmp_path, monkeypatch):
     }
 
 
+async def episode_over_http(jp_fetch, jp_serverapp, path: str, task: str) -> dict:
+    """Start an episode on ``path`` in a new kernel through the HTTP API; its record once it
+    has ended."""
+    kernel_id = await jp_serverapp.kernel_manager.start_kernel(kernel_name="python3")
+    body = {"task": task, "notebook_path": path, "kernel_id": kernel_id}
+    response = await jp_fetch("codeact", "episodes", method="POST", body=json.dumps(body))
+    episode_id = json.loads(response.body)["id"]
+    deadline = time.monotonic() + 600
+    while True:
+        record = json.loads((await jp_fetch("codeact", "episodes", episode_id)).body)
+        if record["state"] is not None:
+            return record
+        assert time.monotonic() < deadline, "the episode did not end"
+        await asyncio.sleep(1)
+
+
 async def test_the_server_solves_a_task_with_the_local_model_over_http(
     jp_fetch, jp_serverapp, jp_root_dir
 ):
@@ -124,21 +140,9 @@ async def test_the_server_solves_a_task_with_the_local_model_over_http(
     assert config["endpoint"].startswith("http://127.0.0.1:")
 
     nbformat.write(nbformat.v4.new_notebook(), jp_root_dir / "squares.ipynb")
-    kernel_id = await jp_serverapp.kernel_manager.start_kernel(kernel_name="python3")
-    body = {
-        "task": "what is the sum of the squares of 1 to 10?",
-        "notebook_path": "squares.ipynb",
-        "kernel_id": kernel_id,
-    }
-    response = await jp_fetch("codeact", "episodes", method="POST", body=json.dumps(body))
-    episode_id = json.loads(response.body)["id"]
-    deadline = time.monotonic() + 600
-    while True:
-        record = json.loads((await jp_fetch("codeact", "episodes", episode_id)).body)
-        if record["state"] is not None:
-            break
-        assert time.monotonic() < deadline, "the episode did not end"
-        await asyncio.sleep(1)
+    record = await episode_over_http(
+        jp_fetch, jp_serverapp, "squares.ipynb", "what is the sum of the squares of 1 to 10?"
+    )
     assert record["state"] == "solved", record["reason"]
     solution = next(s for s in record["steps"] if s["kind"] == "solution")
     assert "385" in solution["data"]["text"]
@@ -187,17 +191,7 @@ def sales_notebook() -> nbformat.NotebookNode:
 
 async def solve_on_notebook(jp_fetch, jp_serverapp, jp_root_dir, task: str) -> str:
     nbformat.write(sales_notebook(), jp_root_dir / "sales.ipynb")
-    kernel_id = await jp_serverapp.kernel_manager.start_kernel(kernel_name="python3")
-    body = {"task": task, "notebook_path": "sales.ipynb", "kernel_id": kernel_id}
-    response = await jp_fetch("codeact", "episodes", method="POST", body=json.dumps(body))
-    episode_id = json.loads(response.body)["id"]
-    deadline = time.monotonic() + 600
-    while True:
-        record = json.loads((await jp_fetch("codeact", "episodes", episode_id)).body)
-        if record["state"] is not None:
-            break
-        assert time.monotonic() < deadline, "the episode did not end"
-        await asyncio.sleep(1)
+    record = await episode_over_http(jp_fetch, jp_serverapp, "sales.ipynb", task)
     await jp_serverapp.web_app.settings["codeact_manager"].shutdown()
     assert record["state"] == "solved", (record["reason"], record["steps"])
     return next(s for s in record["steps"] if s["kind"] == "solution")["data"]["text"]

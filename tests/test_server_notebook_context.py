@@ -11,19 +11,10 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 from tornado.httpclient import HTTPClientError
 
-from .test_server_episodes import post, server_config, wait_state
+# The server the episodes API tests use: the scripted model, a store of its own.
+from .test_server_episodes import codeact_db, jp_server_config, kernel_id, post, wait_state  # noqa: F401
 
 NOTEBOOK = "sales.ipynb"
-
-
-@pytest.fixture
-def codeact_db(tmp_path):
-    return str(tmp_path / "store" / "episodes.sqlite")
-
-
-@pytest.fixture
-def jp_server_config(scripted, codeact_db, monkeypatch):
-    return server_config(scripted, codeact_db, monkeypatch)
 
 
 def saved_cells() -> list:
@@ -52,12 +43,6 @@ def notebook(jp_root_dir):
     nbformat.validate(nb)
     nbformat.write(nb, jp_root_dir / NOTEBOOK)
     return NOTEBOOK
-
-
-@pytest.fixture
-def kernel_id(jp_serverapp, jp_asyncio_loop):
-    km = jp_serverapp.kernel_manager
-    return jp_asyncio_loop.run_until_complete(km.start_kernel(kernel_name="python3"))
 
 
 async def start(jp_fetch, path, kernel_id, task, **extra):
