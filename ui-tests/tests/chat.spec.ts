@@ -429,3 +429,37 @@ test('the shortcut and the palette open the chat, which needs a notebook', async
     page.locator('.lm-CommandPalette-item', { hasText: 'Open CodeAct chat' })
   ).toBeVisible();
 });
+
+test('the Stop shortcut stops a running episode from the notebook, and the palette lists Stop', async ({
+  page,
+  request
+}) => {
+  await script(request, [
+    { text: '<execute>\nimport time\ntime.sleep(600)\n</execute>' }
+  ]);
+  const name = await notebookWith(page, 'stop-key.ipynb', 'z = 1');
+  const sidebar = await openChat(page);
+  await ask(sidebar, 'wait a long time');
+  await expect(sidebar.getByTestId('codeact-action-status')).toHaveText([
+    'running'
+  ]);
+  await page.evaluate(() =>
+    window.jupyterapp.commands.execute('apputils:activate-command-palette')
+  );
+  await page.keyboard.type('Stop the CodeAct episode');
+  await expect(
+    page.locator('.lm-CommandPalette-item', {
+      hasText: 'Stop the CodeAct episode'
+    })
+  ).toBeVisible();
+  await page.keyboard.press('Escape');
+
+  // From the notebook, where the user is: the shortcut, not the button.
+  await page.notebook.activate(name);
+  await page.keyboard.press('Control+Alt+Period');
+  await expect(sidebar.getByTestId('codeact-final')).toHaveAttribute(
+    'data-state',
+    'stopped',
+    { timeout: 10000 }
+  );
+});
