@@ -67,6 +67,9 @@ def test_the_peer_runs_every_task_beside_codeact(tmp_path, scripted):
     assert {(b["model"], b["temperature"], b["max_tokens"]) for b in scripted.requests} == {
         ("scripted", 0.0, 512)
     }
+    # plain-text contents, which every OpenAI-compatible server takes (llama.cpp's server,
+    # the embedded model's, refuses a system message made of content parts)
+    assert all(isinstance(m["content"], str) for b in peer_requests for m in b["messages"])
     summary = json.loads((out / "summary.json").read_text())
     assert summary["modes"]["smolagents"]["overall"]["solved"] == 2
     assert summary["per_task"]["decoder/three_steps"]["smolagents"]["turns"] == 3

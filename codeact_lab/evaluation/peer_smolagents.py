@@ -140,6 +140,9 @@ def play(task: EvalTask, settings: EvalSettings, endpoint: Endpoint) -> PeerRun:
         api_base=endpoint.base_url,
         api_key=endpoint.api_key,
         client_kwargs={"timeout": 300.0},
+        # Plain-text contents: llama.cpp's server (the embedded model's) refuses messages
+        # made of content parts, which smolagents sends by default.
+        flatten_messages_as_text=True,
         **model_options,
     )
     agent = CodeAgent(
