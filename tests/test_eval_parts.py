@@ -219,6 +219,10 @@ def test_the_task_table_puts_each_task_side_by_side():
     assert lines[2].split()[-1] == "-" and len(lines) == 3  # z/9 ran in neither
     assert per_task.rows["x/1"]["smolagents"]["turns"] == 10
     assert "smolagents" not in per_task.rows["x/2"]
+    # an episode that ended on an answer the checker refused reads as wrong, not solved
+    wrong = record("x/2", "smolagents", False, 10, domain="x", state="solved")
+    line = task_table([*RECORDS, wrong], ["code", "smolagents"], ["x/2"]).text.splitlines()[1]
+    assert line.split()[-5:] == ["wrong", "10t", "100", "tok", "1.0s"]
 
 
 def test_progress_writes_one_line_per_task_off_a_terminal():

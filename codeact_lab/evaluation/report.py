@@ -196,7 +196,9 @@ class TaskTable:
 def _cell(record: dict[str, Any] | None) -> str:
     if record is None:
         return "-"
-    outcome = "solved" if record["solved"] else (record.get("state") or "failed")
+    state = record.get("state") or "failed"
+    # An episode that ended on an answer the checker refused is not "solved" here.
+    outcome = "solved" if record["solved"] else ("wrong" if state == "solved" else state)
     tokens = f"{record['total_tokens']:,} tok" if record.get("usage_reported", True) else "n/a tok"
     return f"{outcome} {record['turns']}t {tokens} {record.get('wall_s', 0.0):.1f}s"
 
