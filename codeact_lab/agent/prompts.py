@@ -97,8 +97,7 @@ VERIFY_FIRST = (
 )
 
 ANSWER_IN_PROSE = (
-    "Give your answer again, this time between <solution> and </solution>, "
-    "so that it can be taken."
+    "Give your answer again, this time between <solution> and </solution>, so that it can be taken."
 )
 
 ANSWER_FORM_REMINDER = (
