@@ -288,17 +288,18 @@ async def test_a_prose_answer_after_code_gets_one_reminder_then_is_taken(
     assert ep.steps_of(StepKind.OBSERVATION)[-1].data["note"] == "prose"
 
 
-async def test_prose_twice_ends_as_a_reply_and_chat_without_code_at_once(
+async def test_prose_again_after_the_reminder_is_the_answer_and_chat_ends_at_once(
     scripted, make_llm, executor
 ):
     scripted.script(
         {"text": "<execute>\nprint(1)\n</execute>"},
         {"text": "Done."},
-        {"text": "Really done."},
+        {"text": "It printed 1."},
     )
     ep = Episode(task="print one")
     await drive(ep, make_llm(), executor)
-    assert ep.state is FinalState.REPLIED and ep.turns == 3
+    assert ep.state is FinalState.SOLVED and ep.turns == 3
+    assert ep.solution == "It printed 1."
     assert observations(ep).count(ANSWER_IN_PROSE) == 1
 
     scripted.script({"text": "Hello! What shall I do in your notebook?"})

@@ -15,7 +15,8 @@ that follows a successful action in the same reply is verified, so note 2 never 
 
 A reply with neither code nor an answer, after code of the same request ran, is most
 often the answer in prose: it gets one reminder to give it in a form the loop takes
-(``prose_reply_note``); the next such reply ends the turn as a reply.
+(``prose_reply_note``); a second such reply right after it is taken as the answer
+(``answers_in_prose``).
 """
 
 from __future__ import annotations
@@ -105,3 +106,10 @@ def prose_reply_note(episode: Episode) -> str | None:
         if step.kind is StepKind.ACTION and step.data.get("status") == ActionStatus.OK.value:
             ran = True
     return ANSWER_IN_PROSE if ran else None
+
+
+def answers_in_prose(episode: Episode) -> bool:
+    """Whether the model was just asked to restate its prose answer (the last step is that
+    reminder): its reply, again in prose, is then the answer."""
+    last = episode.steps[-2] if len(episode.steps) >= 2 else None  # before the new reply
+    return bool(last and last.kind is StepKind.OBSERVATION and last.data.get("note") == PROSE)

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from . import code_answer
-from .answer_review import PROSE, Review, prose_reply_note, review_answer
+from .answer_review import PROSE, Review, answers_in_prose, prose_reply_note, review_answer
 from .condense import Budget, ContextOverflow, Prompt, condense
 from .episode import (
     ActionStatus,
@@ -51,6 +51,7 @@ from .prompts import (
     NOT_RUN_STUCK,
     REPEATED_ACTION,
     REPEATED_ACTION_IN_A_ROW,
+    REPEATED_FAILURE_IN_A_ROW,
     RESTORE_HEADER,
     RESTORE_REJECTED,
     RESTORED,
@@ -371,6 +372,10 @@ class _Run:
             reminder = prose_reply_note(ep)
             if reminder is not None:  # most often the answer, in prose: ask for it once
                 yield self._observation(turn, reminder, [], [], note=PROSE)
+                return
+            if answers_in_prose(ep):  # asked, it said it again in prose: that is its answer
+                async for ev in self._answer(turn, completion.text.strip()):
+                    yield ev
                 return
             yield ep.event(
                 EventType.FINAL,
@@ -754,7 +759,9 @@ class _Run:
         row = identical_in_a_row(self.ep, step)
         if row:
             turn, said = row[0].data["turn"], returned(row[0])
-            return "\n" + REPEATED_ACTION_IN_A_ROW.format(turn=turn, returned=said)
+            failed = row[0].data.get("status") != ActionStatus.OK.value
+            note = REPEATED_FAILURE_IN_A_ROW if failed else REPEATED_ACTION_IN_A_ROW
+            return "\n" + note.format(turn=turn, returned=said)
         earlier = earlier_identical(self.ep, step)
         if earlier is not None:
             turn, said = earlier.data["turn"], returned(earlier)

@@ -80,6 +80,12 @@ REPEATED_ACTION_IN_A_ROW = (
     "Take a different approach, or give the answer."
 )
 
+REPEATED_FAILURE_IN_A_ROW = (
+    "You ran this exact code twice in a row now (turn {turn} too), and it failed the same "
+    "way both times: {returned}\nIt will fail again: change the code (another function, "
+    "method or approach). The same code a third time ends the task as stuck."
+)
+
 STUCK_ACTION = "the model wrote the same action a third time in a row"
 
 STUCK_ANSWER = "the model gave the same rejected answer a third time"
