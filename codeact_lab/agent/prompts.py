@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-PROMPT_VERSION = "codeact-lab/4"
+PROMPT_VERSION = "codeact-lab/3"
 
 SYSTEM_PROMPT = """\
 You are a helpful assistant with an interactive Python (Jupyter) environment. \
@@ -33,7 +33,7 @@ format); write an explanation, or an answer you read, between <solution> and </s
 Do not repeat an action that already gave you what you need.
 {tools}{context}
 Example, with a function get_price(item) in the kernel:
-User: What do 3 apples, 2 pears and 5 plums cost together?
+User: What do 3 apples, 2 pears and 5 plums cost together? Answer as @total[value].
 Assistant: I will look up every price in one loop and add them up.
 <execute>
 basket = {{"apple": 3, "pear": 2, "plum": 5}}
@@ -42,9 +42,9 @@ total = sum(prices[item] * count for item, count in basket.items())
 print(prices, total)
 </execute>
 Observation: {{'apple': 0.5, 'pear': 0.8, 'plum': 0.3}} 4.6
-Assistant: The total is 4.6.
+Assistant: The total is 4.6; I give it in the asked form, as computed.
 <execute>
-final_answer(total)
+final_answer(f"@total[{{total}}]")
 </execute>
 
 Example, a question about the user's notebook:
