@@ -215,7 +215,7 @@ async def _run(
     peer_tasks: list[EvalTask],
     endpoint: Callable[[], Awaitable[Endpoint]],
 ) -> bool:
-    """Run the pairs, then the peer's tasks, each record written as it comes; True if
+    """Run each task's pairs, then its peer run, each record written as it comes; True if
     Ctrl-C (or SIGTERM) cut it short."""
     writer = RecordWriter(jsonl)
 
@@ -224,10 +224,14 @@ async def _run(
         progress.update(record)
 
     async def both() -> None:
-        # One system at a time: the two never share the endpoint's (or the CPU's) time.
-        await run_pairs(pairs, llm, settings, on_record)
-        if peer_tasks:
-            await run_peer_tasks(peer_tasks, settings, endpoint, on_record)
+        # One system at a time (the two never share the endpoint's or the CPU's time), task
+        # by task: a run cut short, or a machine whose load changes, still compares like
+        # with like on the tasks it finished.
+        for task_id in _task_order(pairs, peer_tasks):
+            await run_pairs([p for p in pairs if p[0].id == task_id], llm, settings, on_record)
+            await run_peer_tasks(
+                [t for t in peer_tasks if t.id == task_id], settings, endpoint, on_record
+            )
 
     loop = asyncio.get_running_loop()
     runner = asyncio.ensure_future(both())
@@ -243,6 +247,12 @@ async def _run(
             loop.remove_signal_handler(sig)
         progress.close()
         writer.close()
+
+
+def _task_order(pairs: list[tuple[EvalTask, ActionMode]], peer_tasks: list[EvalTask]) -> list[str]:
+    """The ids of the tasks left to run, each once, in the suite's order."""
+    ids = [task.id for task, _ in pairs] + [task.id for task in peer_tasks]
+    return list(dict.fromkeys(ids))
 
 
 def _report(
