@@ -10,10 +10,12 @@ import pytest
 from codeact_lab.agent.parser import parse_reply
 from codeact_lab.evaluation.modes import (
     ANSWER_FORMAT,
+    ANSWER_IN_STATED_FORM,
     MODES,
     describe,
     json_action,
     parse_modes,
+    task_text,
     text_action,
 )
 from codeact_lab.evaluation.progress import Progress
@@ -108,6 +110,14 @@ def test_modes_wrap_actions_in_execute_tags_and_differ_only_in_content():
     assert code.translator(TOOLS) is None and code.actions_per_reply > 1
     assert "Functions you can call from your code" in code.prompt.render(tools="- add(a, b)")
     assert "<solution>" in ANSWER_FORMAT
+
+
+def test_the_answer_sentence_never_contradicts_a_form_the_task_states():
+    plain = task_text("  What is 3 + 4?\n")
+    assert plain == f"What is 3 + 4?\n{ANSWER_FORMAT}"
+    stated = task_text("Which region? Answer as @region[name] @mean[value].")
+    assert stated.endswith(ANSWER_IN_STATED_FORM) and "single number" not in stated
+    assert "@name[value]" in stated and "<solution>" in stated
 
 
 def test_parse_modes():

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..agent import PromptTemplate
+from ..agent.answer_review import answer_form
 from ..agent.prompts import PROMPT_VERSION, VERIFY_FIRST
 from .suite import ToolSpec
 
@@ -81,6 +82,18 @@ ANSWER_FORMAT = (
     "Give only the answer (for example a single number, a name or a date) "
     "between <solution> and </solution>."
 )
+# ... unless the task states the answer's form: "only a number" would contradict it.
+ANSWER_IN_STATED_FORM = (
+    "Give the answer in the form the question states, @name[value] for each value, "
+    "between <solution> and </solution>."
+)
+
+
+def task_text(instruction: str) -> str:
+    """The task as the model gets it: the instruction and how to give the answer."""
+    instruction = instruction.strip()
+    how = ANSWER_IN_STATED_FORM if answer_form(instruction) else ANSWER_FORMAT
+    return f"{instruction}\n{how}"
 
 
 class ToolCallPrompt(PromptTemplate):
