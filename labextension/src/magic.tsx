@@ -27,7 +27,7 @@ import { ServerConnection } from '@jupyterlab/services';
 
 import { TranslationBundle } from '@jupyterlab/translation';
 
-import { ReactWidget, stopIcon } from '@jupyterlab/ui-components';
+import { ReactWidget } from '@jupyterlab/ui-components';
 
 import { Widget } from '@lumino/widgets';
 
@@ -40,6 +40,13 @@ import { CodeActAPI, IEpisodeSettings, IServerConfig } from './api';
 import { describeError } from './controller';
 
 import { EpisodeRegistry } from './episodes';
+
+import {
+  EpisodeStatus,
+  ErrorBanner,
+  RemoveCellsButton,
+  StopButton
+} from './episodestatus';
 
 import { codeactIcon } from './icons';
 
@@ -58,7 +65,7 @@ import { snapshotToSend } from './notebookcontext';
 
 import { UserSettings, episodeSettings } from './settings';
 
-import { finalLabel, Transcript } from './transcript';
+import { Transcript } from './transcript';
 
 import { TransContext, useTrans } from './trans';
 
@@ -718,7 +725,6 @@ interface IMagicViewProps {
 
 function MagicView(props: IMagicViewProps): JSX.Element {
   const { phase, task, busy, error, rendermime, actions } = props;
-  const trans = useTrans();
   const model = phase.kind === 'episode' ? phase.model : null;
   return (
     <div
@@ -751,20 +757,11 @@ function MagicView(props: IMagicViewProps): JSX.Element {
         />
       ) : null}
       {error ? (
-        <div
-          className="jp-codeact-magic-error"
-          data-testid="codeact-magic-error"
-          role="alert"
-        >
-          <span>{error}</span>
-          <button
-            className="jp-codeact-link"
-            onClick={actions.dismissError}
-            title={trans.__('Dismiss')}
-          >
-            ×
-          </button>
-        </div>
+        <ErrorBanner
+          place="magic"
+          text={error}
+          onDismiss={actions.dismissError}
+        />
       ) : null}
     </div>
   );
@@ -780,10 +777,6 @@ function MagicHeader(props: {
 }): JSX.Element {
   const { task, model, busy, stop, openInChat, removeCells } = props;
   const trans = useTrans();
-  const record = model?.record;
-  const state =
-    record?.state ??
-    (model?.awaitingApproval ? 'awaiting_approval' : model ? 'running' : null);
   return (
     <div className="jp-codeact-magic-header">
       <codeactIcon.react tag="span" className="jp-codeact-logo" />
@@ -791,40 +784,13 @@ function MagicHeader(props: {
         {task}
       </span>
       <span className="jp-codeact-spacer" />
-      {model && record ? (
+      {model ? (
         <span className="jp-codeact-magic-meta">
-          <span data-testid="codeact-magic-turns">
-            {trans._n('%1 turn', '%1 turns', model.turns)}
-          </span>
-          <span>
-            {trans.__('%1 tokens', record.usage.total_tokens.toLocaleString())}
-          </span>
-          <span
-            className={`jp-codeact-state jp-codeact-state-${state}`}
-            data-testid="codeact-magic-state"
-            data-state={state}
-          >
-            {record.state
-              ? finalLabel(trans, record.state)
-              : model.awaitingApproval
-                ? trans.__('awaiting approval')
-                : trans.__('running')}
-          </span>
+          <EpisodeStatus model={model} place="magic" />
         </span>
       ) : null}
       {model?.running ? (
-        <button
-          className="jp-Button jp-mod-styled jp-mod-warn jp-codeact-stop"
-          data-testid="codeact-magic-stop"
-          disabled={busy}
-          onClick={stop}
-          title={trans.__(
-            "Cancel the model's reply or interrupt the running action"
-          )}
-        >
-          <stopIcon.react tag="span" className="jp-codeact-stop-icon" />
-          {trans.__('Stop')}
-        </button>
+        <StopButton place="magic" disabled={busy} onClick={stop} />
       ) : null}
       {model && openInChat ? (
         <button
@@ -837,16 +803,7 @@ function MagicHeader(props: {
         </button>
       ) : null}
       {model && !model.running && removeCells ? (
-        <button
-          className="jp-codeact-link jp-codeact-magic-link"
-          data-testid="codeact-magic-remove-cells"
-          onClick={removeCells}
-          title={trans.__(
-            "Remove this episode's cells from the notebook in one step (Undo brings them back; the record stays in History). What the code did in the kernel (variables, files) cannot be undone."
-          )}
-        >
-          {trans.__('Remove cells')}
-        </button>
+        <RemoveCellsButton place="magic" onClick={removeCells} />
       ) : null}
     </div>
   );
