@@ -509,7 +509,7 @@ interface IMagicViewProps {
 
 function MagicView(props: IMagicViewProps): JSX.Element {
   const { phase, task, busy, error, rendermime, actions } = props;
-  const model = phase.kind === 'episode' ? phase.model : null;
+  const model = shownEpisode(phase);
   return (
     <div
       className="jp-codeact-magic-body"
