@@ -8,8 +8,6 @@ import type * as nbformat from '@jupyterlab/nbformat';
 
 import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 
-import { ServerConnection } from '@jupyterlab/services';
-
 import { TranslationBundle } from '@jupyterlab/translation';
 
 import { IDisposable } from '@lumino/disposable';
@@ -25,7 +23,11 @@ import {
 
 import type { NotebookApplier } from './applier';
 
+import { EpisodeActions } from './episodeactions';
+
 import { EpisodeRegistry } from './episodes';
+
+import { describeError } from './errors';
 
 import { EpisodeModel } from './model';
 
@@ -46,30 +48,8 @@ export interface IHistoryState {
   loading: boolean;
 }
 
-/**
- * A readable message for a failed request.
- */
-export function describeError(
-  trans: TranslationBundle,
-  reason: unknown
-): string {
-  if (reason instanceof ServerConnection.ResponseError) {
-    const status = reason.response.status;
-    const what =
-      status === 409
-        ? trans.__('Busy')
-        : status === 404
-          ? trans.__('Not found')
-          : status === 401 || status === 403
-            ? trans.__('Not allowed')
-            : trans.__('Error %1', status);
-    return `${what}: ${reason.message}`;
-  }
-  if (reason instanceof ServerConnection.NetworkError) {
-    return trans.__('The Jupyter server cannot be reached: %1', reason.message);
-  }
-  return reason instanceof Error ? reason.message : String(reason);
-}
+// Still importable from here, where it was first written.
+export { describeError };
 
 const DISMISSED_SERVERS_KEY = 'codeact-lab:dismissed-servers';
 
@@ -93,6 +73,13 @@ export class ChatController implements IDisposable {
     this.settings = options.settings;
     this.applier = options.applier ?? null;
     this._trans = options.trans;
+    this.actions =
+      options.actions ??
+      new EpisodeActions({
+        registry: this.registry,
+        applier: this.applier,
+        trans: this._trans
+      });
     this.registry.streamStatusChanged.connect(this._onStreamStatus, this);
     this.settings.changed.connect(this._emit, this);
     this.tracker.currentChanged.connect(this._onNotebookChanged, this);
@@ -107,6 +94,8 @@ export class ChatController implements IDisposable {
   readonly tracker: INotebookTracker;
   readonly settings: UserSettings;
   readonly applier: NotebookApplier | null;
+  /** What is done to an episode, here for the one the chat shows. */
+  readonly actions: EpisodeActions;
 
   get changed(): ISignal<this, void> {
     return this._changed;
@@ -351,7 +340,7 @@ export class ChatController implements IDisposable {
         ]
       });
       if (answer.button.accept) {
-        const removed = this.applier?.removeEpisodeCells(current) ?? 0;
+        const removed = this.actions.removeCells(current);
         notice +=
           ' ' +
           this._trans._n(
@@ -371,13 +360,7 @@ export class ChatController implements IDisposable {
    * user's edit of the cell is what runs.
    */
   approve(all = false): Promise<boolean> {
-    const current = this._current;
-    const step = current?.awaitingApproval;
-    const code =
-      current && step ? this.applier?.editedCode(current, step.id) : null;
-    return this._episodeRequest(id =>
-      CodeActAPI.approve(id, all, code ?? undefined)
-    );
+    return this._episodeRequest(current => this.actions.approve(current, all));
   }
 
   /**
@@ -386,10 +369,10 @@ export class ChatController implements IDisposable {
    */
   removeCells(): number {
     const current = this._current;
-    if (!current || !this.applier) {
+    if (!current || !this.actions.canRemoveCells) {
       return 0;
     }
-    const removed = this.applier.removeEpisodeCells(current);
+    const removed = this.actions.removeCells(current);
     if (removed) {
       this._notice = this._trans._n(
         'Removed %1 cell of this episode (Edit › Undo in the notebook brings it back). The kernel keeps what the code did: its variables and files cannot be undone.',
@@ -409,9 +392,7 @@ export class ChatController implements IDisposable {
   }
 
   reject(note?: string): Promise<boolean> {
-    return this._episodeRequest(id =>
-      CodeActAPI.reject(id, note?.trim() || undefined)
-    );
+    return this._episodeRequest(current => this.actions.reject(current, note));
   }
 
   /**
@@ -423,7 +404,7 @@ export class ChatController implements IDisposable {
       return;
     }
     try {
-      this.registry.adopt(await CodeActAPI.stop(current.id));
+      await this.actions.stop(current);
     } catch (reason) {
       this._setError(describeError(this._trans, reason));
     }
@@ -486,18 +467,7 @@ export class ChatController implements IDisposable {
       return;
     }
     try {
-      const notebook = await CodeActAPI.exportNotebook(current.id);
-      const blob = new Blob([JSON.stringify(notebook, null, 1)], {
-        type: 'application/x-ipynb+json'
-      });
-      const url = URL.createObjectURL(blob);
-      const link = document.createElement('a');
-      link.href = url;
-      link.download = `codeact-${current.id.slice(0, 8)}.ipynb`;
-      document.body.appendChild(link);
-      link.click();
-      link.remove();
-      window.setTimeout(() => URL.revokeObjectURL(url), 10000);
+      await this.actions.exportNotebook(current);
     } catch (reason) {
       this._setError(describeError(this._trans, reason));
     }
@@ -631,15 +601,13 @@ export class ChatController implements IDisposable {
   }
 
   private _episodeRequest(
-    call: (id: string) => Promise<any>
+    call: (current: EpisodeModel) => Promise<void>
   ): Promise<boolean> {
     const current = this._current;
     if (!current) {
       return Promise.resolve(false);
     }
-    return this._request(async () => {
-      this.registry.adopt(await call(current.id));
-    });
+    return this._request(() => call(current));
   }
 
   private async _request(work: () => Promise<void>): Promise<boolean> {
@@ -764,5 +732,7 @@ export namespace ChatController {
     trans: TranslationBundle;
     /** Reads the user's edits of action cells, removes an episode's cells. */
     applier?: NotebookApplier;
+    /** The page's one EpisodeActions (default: one of its own). */
+    actions?: EpisodeActions;
   }
 }

@@ -20,12 +20,18 @@ import { ISettingRegistry } from '@jupyterlab/settingregistry';
 
 import { ITranslator } from '@jupyterlab/translation';
 
+import { CommandRegistry } from '@lumino/commands';
+
 // The chat's modules are all needed at activation: the sidebar's icon shows
 // at once and the applier must follow episodes as soon as a notebook opens.
 /* eslint-disable jupyter/prefer-lazy-imports */
 import { NotebookApplier } from './applier';
 
+import { CommandIDs, IEpisodeArgs } from './commandids';
+
 import { ChatController } from './controller';
+
+import { EpisodeActions } from './episodeactions';
 
 import { EpisodeRegistry } from './episodes';
 
@@ -33,7 +39,9 @@ import { FixCellButtons } from './fixcell';
 
 import { codeactIcon } from './icons';
 
-import { MagicEpisodes, magicRendererFactory } from './magic';
+import { magicRendererFactory } from './magic';
+
+import { MagicEpisodes } from './magicservice';
 
 import { hasError } from './notebookcontext';
 
@@ -47,22 +55,6 @@ import { bundle } from './trans';
 /* eslint-enable jupyter/prefer-lazy-imports */
 
 const PLUGIN_ID = 'codeact-lab:plugin';
-
-namespace CommandIDs {
-  export const open = 'codeact-lab:open';
-  export const newEpisode = 'codeact-lab:new-episode';
-  export const history = 'codeact-lab:history';
-  export const approve = 'codeact-lab:approve';
-  export const approveAll = 'codeact-lab:approve-all';
-  export const reject = 'codeact-lab:reject';
-  export const stop = 'codeact-lab:stop';
-  export const exportEpisode = 'codeact-lab:export';
-  export const continueHere = 'codeact-lab:continue-here';
-  export const removeCells = 'codeact-lab:remove-episode-cells';
-  export const toggleApproval = 'codeact-lab:toggle-approval';
-  export const fixCell = 'codeact-lab:fix-cell';
-  export const applyFix = 'codeact-lab:apply-fix';
-}
 
 /**
  * The answer of `GET <baseUrl>/codeact/health`.
@@ -146,18 +138,21 @@ const plugin: JupyterFrontEndPlugin<void> = {
       loaded => new UserSettings(loaded)
     );
 
+    const actions = new EpisodeActions({ registry, applier, trans });
+
     // `%codeact` outputs: registered before anything awaits, so that no
     // notebook opens without it. Notebooks clone this registry when opened.
-    let openInChat: ((id: string) => void) | null = null;
+    // Their buttons run the commands below, given their episode.
     const magic = new MagicEpisodes({
       registry,
       tracker,
       settings: settingsReady,
       trans,
-      openInChat: id => openInChat?.(id),
-      applier
+      actions
     });
-    rendermime.addFactory(magicRendererFactory(magic, rendermime, trans));
+    rendermime.addFactory(
+      magicRendererFactory(magic, rendermime, app.commands, trans)
+    );
 
     const settings = await settingsReady;
     const controller = new ChatController({
@@ -165,15 +160,25 @@ const plugin: JupyterFrontEndPlugin<void> = {
       tracker,
       settings,
       trans,
-      applier
+      applier,
+      actions
     });
     const sidebar = new CodeActSidebar(controller, rendermime, trans);
     app.shell.add(sidebar, 'right', { rank: 700 });
     restorer?.add(sidebar, sidebar.id);
     void controller.loadConfig();
-    openInChat = id => {
-      app.shell.activateById(sidebar.id);
-      void controller.openEpisode(id);
+
+    // The episode a command acts on: the one it is given, else the chat's.
+    const episodeId = (args: IEpisodeArgs): string | null =>
+      typeof args.episodeId === 'string' ? args.episodeId : null;
+    const target = (args: IEpisodeArgs) => {
+      const id = episodeId(args);
+      return id === null ? controller.current : (registry.get(id) ?? null);
+    };
+    const episodeIdArg = {
+      type: 'string',
+      description:
+        'The id of the episode (default: the one the CodeAct chat shows)'
     };
 
     app.commands.addCommand(CommandIDs.open, {
@@ -182,19 +187,41 @@ const plugin: JupyterFrontEndPlugin<void> = {
         'Open the CodeAct chat: an agent that acts with Python code in this notebook'
       ),
       icon: codeactIcon,
-      describedBy: { args: { type: 'object', properties: {} } },
-      execute: () => {
+      describedBy: {
+        args: {
+          type: 'object',
+          properties: {
+            episodeId: {
+              type: 'string',
+              description: 'Show this episode in the chat, to follow up'
+            }
+          }
+        }
+      },
+      execute: args => {
+        const id = episodeId(args as IEpisodeArgs);
         app.shell.activateById(sidebar.id);
-        sidebar.focusInput();
+        if (id === null) {
+          sidebar.focusInput();
+          return;
+        }
+        return controller.openEpisode(id);
       }
     });
-    // Every action of the chat is a command too (palette, shortcuts, menus).
+    // Every action of the chat is a command too (palette, shortcuts, menus,
+    // and, given an episodeId, the buttons of a `%codeact` output: the
+    // episode's busy state and error then stay with that episode).
     const noArgs = { args: { type: 'object', properties: {} } };
+    const episodeArgs = {
+      args: { type: 'object', properties: { episodeId: episodeIdArg } }
+    };
     const episodeCommands: {
       id: string;
       label: string;
-      enabled: () => boolean;
-      execute: () => unknown;
+      /** Takes `IEpisodeArgs`; else no arguments. */
+      describedBy?: CommandRegistry.ICommandOptions['describedBy'];
+      enabled: (args: IEpisodeArgs) => boolean;
+      execute: (args: IEpisodeArgs) => unknown;
     }[] = [
       {
         id: CommandIDs.newEpisode,
@@ -211,32 +238,74 @@ const plugin: JupyterFrontEndPlugin<void> = {
       {
         id: CommandIDs.approve,
         label: trans.__('Approve the CodeAct action (as its cell shows it)'),
-        enabled: () => !!controller.current?.awaitingApproval,
-        execute: () => controller.approve()
+        describedBy: episodeArgs,
+        enabled: args => !!target(args)?.awaitingApproval,
+        execute: args => {
+          const id = episodeId(args);
+          return id === null
+            ? controller.approve()
+            : actions.run(id, model => actions.approve(model));
+        }
       },
       {
         id: CommandIDs.approveAll,
         label: trans.__('Approve all remaining CodeAct actions of this turn'),
-        enabled: () => !!controller.current?.awaitingApproval,
-        execute: () => controller.approve(true)
+        describedBy: episodeArgs,
+        enabled: args => !!target(args)?.awaitingApproval,
+        execute: args => {
+          const id = episodeId(args);
+          return id === null
+            ? controller.approve(true)
+            : actions.run(id, model => actions.approve(model, true));
+        }
       },
       {
         id: CommandIDs.reject,
         label: trans.__('Reject the CodeAct action'),
-        enabled: () => !!controller.current?.awaitingApproval,
-        execute: () => controller.reject()
+        describedBy: {
+          args: {
+            type: 'object',
+            properties: {
+              episodeId: episodeIdArg,
+              note: {
+                type: 'string',
+                description: 'Why, for the model (optional)'
+              }
+            }
+          }
+        },
+        enabled: args => !!target(args)?.awaitingApproval,
+        execute: args => {
+          const id = episodeId(args);
+          const note = typeof args.note === 'string' ? args.note : undefined;
+          return id === null
+            ? controller.reject(note)
+            : actions.run(id, model => actions.reject(model, note));
+        }
       },
       {
         id: CommandIDs.stop,
         label: trans.__('Stop the CodeAct episode'),
-        enabled: () => !!controller.current?.running,
-        execute: () => controller.stop()
+        describedBy: episodeArgs,
+        enabled: args => !!target(args)?.running,
+        execute: args => {
+          const id = episodeId(args);
+          return id === null
+            ? controller.stop()
+            : actions.run(id, model => actions.stop(model));
+        }
       },
       {
         id: CommandIDs.exportEpisode,
         label: trans.__('Export the CodeAct episode as a notebook'),
-        enabled: () => !!controller.current,
-        execute: () => controller.exportEpisode()
+        describedBy: episodeArgs,
+        enabled: args => !!target(args),
+        execute: args => {
+          const id = episodeId(args);
+          return id === null
+            ? controller.exportEpisode()
+            : actions.run(id, model => actions.exportNotebook(model));
+        }
       },
       {
         id: CommandIDs.continueHere,
@@ -247,8 +316,17 @@ const plugin: JupyterFrontEndPlugin<void> = {
       {
         id: CommandIDs.removeCells,
         label: trans.__("Remove this CodeAct episode's cells"),
-        enabled: () => !!controller.current,
-        execute: () => controller.removeCells()
+        describedBy: episodeArgs,
+        enabled: args => !!target(args),
+        execute: args => {
+          const id = episodeId(args);
+          const model = id === null ? null : registry.get(id);
+          return id === null
+            ? controller.removeCells()
+            : model
+              ? actions.removeCells(model)
+              : 0;
+        }
       },
       {
         id: CommandIDs.applyFix,
@@ -267,19 +345,19 @@ const plugin: JupyterFrontEndPlugin<void> = {
     for (const command of episodeCommands) {
       app.commands.addCommand(command.id, {
         label: command.label,
-        describedBy: noArgs,
-        isEnabled: command.enabled,
+        describedBy: command.describedBy ?? noArgs,
+        isEnabled: args => command.enabled(args as IEpisodeArgs),
         isToggled:
           command.id === CommandIDs.toggleApproval
             ? () => controller.approval === 'ask'
             : undefined,
-        execute: () => command.execute()
+        execute: args => command.execute(args as IEpisodeArgs)
       });
     }
     // Menus re-read a command when told; tell them only when one changes.
     let enabledKey = '';
     controller.changed.connect(() => {
-      const key = episodeCommands.map(c => Number(c.enabled())).join('');
+      const key = episodeCommands.map(c => Number(c.enabled({}))).join('');
       if (key !== enabledKey) {
         enabledKey = key;
         episodeCommands.forEach(c => app.commands.notifyCommandChanged(c.id));

@@ -14,10 +14,12 @@
  * than a few minutes (a notebook from another machine, or from last week) or
  * from an untrusted notebook. Those show the episode if the server already
  * has it, else a note and a "Run it here" button.
+ *
+ * This module is the widget and its views; the server calls are in
+ * magicservice.ts, the phases in magicphase.ts, and the buttons acting on the
+ * episode run codeact-lab's commands, given the episode's id.
  */
-import type * as nbformat from '@jupyterlab/nbformat';
-
-import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
+import { NotebookPanel } from '@jupyterlab/notebook';
 
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 
@@ -27,21 +29,42 @@ import { ServerConnection } from '@jupyterlab/services';
 
 import { TranslationBundle } from '@jupyterlab/translation';
 
-import { ReactWidget, stopIcon } from '@jupyterlab/ui-components';
+import { ReactWidget } from '@jupyterlab/ui-components';
+
+import { CommandRegistry } from '@lumino/commands';
 
 import { Widget } from '@lumino/widgets';
 
 import * as React from 'react';
 
-import type { NotebookApplier } from './applier';
+import { CommandIDs, IEpisodeArgs } from './commandids';
 
-import { CodeActAPI, IEpisodeSettings, IServerConfig } from './api';
-
-import { describeError } from './controller';
+import type { EpisodeActions } from './episodeactions';
 
 import { EpisodeRegistry } from './episodes';
 
+import {
+  EpisodeStatus,
+  ErrorBanner,
+  RemoveCellsButton,
+  StopButton
+} from './episodestatus';
+
+import { describeError } from './errors';
+
 import { codeactIcon } from './icons';
+
+import {
+  INITIAL_PHASE,
+  MagicEvent,
+  MagicPhase,
+  nextPhase,
+  rerunsOnTrust,
+  shownEpisode,
+  waitsForKernel
+} from './magicphase';
+
+import { IMagicTarget, MagicEpisodes } from './magicservice';
 
 import { EpisodeModel } from './model';
 
@@ -49,16 +72,11 @@ import {
   IMagicRequest,
   MAGIC_MIME_TYPE,
   describeAge,
-  magicSettings,
   mayStart,
   parseMagicRequest
 } from './notebookdata';
 
-import { snapshotToSend } from './notebookcontext';
-
-import { UserSettings, episodeSettings } from './settings';
-
-import { finalLabel, Transcript } from './transcript';
+import { Transcript } from './transcript';
 
 import { TransContext, useTrans } from './trans';
 
@@ -68,181 +86,7 @@ const LOCATE_MS = 10000;
 /** How often to try again while the kernel runs another episode (ms). */
 const QUEUE_MS = 1500;
 
-/**
- * Where a display runs its episode: the notebook, the magic's cell, the
- * kernel.
- */
-export interface IMagicTarget {
-  panel: NotebookPanel;
-  cellId: string | null;
-}
-
-/**
- * The page's side of `%codeact`: one episode per request id, whatever the
- * number of outputs that show it.
- */
-export class MagicEpisodes {
-  constructor(options: MagicEpisodes.IOptions) {
-    this.registry = options.registry;
-    this.tracker = options.tracker;
-    this._settings = options.settings;
-    this._trans = options.trans;
-    this.openInChat = options.openInChat ?? null;
-    this.applier = options.applier ?? null;
-  }
-
-  readonly registry: EpisodeRegistry;
-  readonly applier: NotebookApplier | null;
-  readonly tracker: INotebookTracker;
-  readonly openInChat: ((id: string) => void) | null;
-
-  /**
-   * Start the episode of a request in a notebook, or get the one the server
-   * already started for it. `kernelId` defaults to the request's kernel,
-   * then the notebook's. `ownRequest`: the user just made this display (see
-   * `magicSettings`), else only the user's settings apply.
-   */
-  start(
-    request: IMagicRequest,
-    target: IMagicTarget,
-    ownRequest: boolean,
-    kernelId?: string
-  ): Promise<EpisodeModel> {
-    const known = this._known(request.request_id);
-    if (known) {
-      return Promise.resolve(known);
-    }
-    let pending = this._starting.get(request.request_id);
-    if (!pending) {
-      pending = this._start(request, target, ownRequest, kernelId);
-      this._starting.set(request.request_id, pending);
-      // A failed request may be tried again.
-      pending.catch(() => this._starting.delete(request.request_id));
-    }
-    return pending;
-  }
-
-  /**
-   * The episode the server has for a request, if any; never starts one.
-   */
-  async find(request: IMagicRequest): Promise<EpisodeModel | null> {
-    const known = this._known(request.request_id);
-    if (known) {
-      return known;
-    }
-    const starting = this._starting.get(request.request_id);
-    if (starting) {
-      return starting;
-    }
-    const record = await CodeActAPI.findByRequest(request.request_id);
-    if (!record) {
-      return null;
-    }
-    return this.registry.get(record.id) ?? this.registry.adopt(record);
-  }
-
-  /**
-   * What a request would run with: the settings sent, and the server's
-   * defaults for what they leave out (to say so before "Run it here").
-   */
-  async settingsFor(
-    request: IMagicRequest,
-    ownRequest: boolean
-  ): Promise<{ settings: IEpisodeSettings; config: IServerConfig }> {
-    const user = await this._settings;
-    const settings = magicSettings(
-      episodeSettings(user.values),
-      request,
-      ownRequest
-    );
-    return { settings, config: await CodeActAPI.config() };
-  }
-
-  private async _start(
-    request: IMagicRequest,
-    target: IMagicTarget,
-    ownRequest: boolean,
-    kernelId?: string
-  ): Promise<EpisodeModel> {
-    const { panel } = target;
-    await panel.context.ready;
-    let kernel = kernelId ?? request.kernel_id;
-    if (!kernel) {
-      await panel.sessionContext.ready;
-      kernel = panel.sessionContext.session?.kernel?.id ?? null;
-    }
-    if (!kernel) {
-      throw new Error(
-        this._trans.__(
-          '%1 has no kernel: pick one (Kernel › Change Kernel…) and try again.',
-          panel.context.localPath
-        )
-      );
-    }
-    const user = await this._settings;
-    const record = await CodeActAPI.createEpisode({
-      task: request.task,
-      kernel_id: kernel,
-      notebook_path: panel.context.localPath,
-      anchor_cell_id: target.cellId,
-      settings: magicSettings(
-        episodeSettings(user.values),
-        request,
-        ownRequest
-      ),
-      request_id: request.request_id,
-      notebook: snapshotToSend(
-        panel.content.model?.toJSON() as nbformat.INotebookContent | undefined,
-        user.values.describeNotebook
-      )
-    });
-    return this.registry.adopt(record);
-  }
-
-  private _known(requestId: string): EpisodeModel | null {
-    return (
-      this.registry
-        .all()
-        .find(model => model.record.metadata.request_id === requestId) ?? null
-    );
-  }
-
-  private _settings: Promise<UserSettings>;
-  private _trans: TranslationBundle;
-  private _starting = new Map<string, Promise<EpisodeModel>>();
-}
-
-export namespace MagicEpisodes {
-  export interface IOptions {
-    registry: EpisodeRegistry;
-    tracker: INotebookTracker;
-    /** The user's settings, once loaded. */
-    settings: Promise<UserSettings>;
-    trans: TranslationBundle;
-    /** Show an episode in the chat sidebar. */
-    openInChat?: (id: string) => void;
-    /** Reads the user's edits of action cells. */
-    applier?: NotebookApplier;
-  }
-}
-
-/**
- * What the output shows.
- */
-type Phase =
-  | { kind: 'locating' }
-  | { kind: 'starting' }
-  | { kind: 'queued'; message: string }
-  | { kind: 'finding' }
-  | { kind: 'episode'; model: EpisodeModel }
-  | {
-      kind: 'held';
-      why: 'stale' | 'untrusted';
-      age: number;
-      /** What "Run it here" would use: the user's settings, described. */
-      runsWith: string | null;
-    }
-  | { kind: 'error'; message: string; retry: boolean };
+type Phase = MagicPhase<EpisodeModel>;
 
 /**
  * The renderer of one `%codeact` output.
@@ -251,11 +95,13 @@ export class MagicOutput extends ReactWidget implements IRenderMime.IRenderer {
   constructor(
     episodes: MagicEpisodes,
     rendermime: IRenderMimeRegistry,
+    commands: CommandRegistry,
     trans: TranslationBundle
   ) {
     super();
     this._episodes = episodes;
     this._rendermime = rendermime;
+    this._commands = commands;
     this._trans = trans;
     this.addClass('jp-codeact-magic');
   }
@@ -271,15 +117,15 @@ export class MagicOutput extends ReactWidget implements IRenderMime.IRenderer {
       );
       if (typeof request === 'string') {
         this._request = null;
-        this._setPhase({ kind: 'error', message: request, retry: false });
+        this._on({ type: 'invalid', message: request });
         return;
       }
       if (this._request?.request_id === request.request_id) {
         // The same request again: already shown, unless the user trusted
         // the notebook since and it was held for that.
-        const trustedNow = model.trusted && !this._trusted;
+        const rerun = rerunsOnTrust(this._phase, this._trusted, model.trusted);
         this._trusted = model.trusted;
-        if (trustedNow && this._phase.kind === 'held') {
+        if (rerun) {
           void this._run();
         }
         return;
@@ -301,14 +147,16 @@ export class MagicOutput extends ReactWidget implements IRenderMime.IRenderer {
   }
 
   protected render(): JSX.Element {
+    const model = shownEpisode(this._phase);
+    const actions = this._episodes.actions;
     return (
       <TransContext.Provider value={this._trans}>
         <RenderGuard>
           <MagicView
             phase={this._phase}
             task={this._request?.task ?? ''}
-            busy={this._busy}
-            error={this._error}
+            busy={this._busy || (!!model && actions.isBusy(model.id))}
+            error={model ? actions.error(model.id) : null}
             rendermime={this._rendermime}
             actions={{
               runHere: () => void this._runHere(),
@@ -316,37 +164,38 @@ export class MagicOutput extends ReactWidget implements IRenderMime.IRenderer {
                 this._cancelled = true;
               },
               retry: () => void this._run(),
-              stop: () => void this._decide(id => CodeActAPI.stop(id)),
-              approve: all => this._approve(all),
-              reject: note =>
-                void this._decide(id =>
-                  CodeActAPI.reject(id, note.trim() || undefined)
-                ),
-              openInChat: this._episodes.openInChat
-                ? () => {
-                    if (this._phase.kind === 'episode') {
-                      this._episodes.openInChat!(this._phase.model.id);
-                    }
-                  }
-                : null,
-              removeCells: this._episodes.applier
-                ? () => {
-                    if (this._phase.kind === 'episode') {
-                      this._episodes.applier!.removeEpisodeCells(
-                        this._phase.model
-                      );
-                    }
-                  }
-                : null,
+              stop: () => this._execute(CommandIDs.stop),
+              approve: all =>
+                this._execute(all ? CommandIDs.approveAll : CommandIDs.approve),
+              reject: note => this._execute(CommandIDs.reject, { note }),
+              openInChat: () => this._execute(CommandIDs.open),
+              removeCells: () => this._execute(CommandIDs.removeCells),
               dismissError: () => {
-                this._error = null;
-                this.update();
+                if (model) {
+                  actions.dismissError(model.id);
+                }
               }
             }}
           />
         </RenderGuard>
       </TransContext.Provider>
     );
+  }
+
+  /**
+   * Run one of codeact-lab's commands on the episode shown: the commands
+   * keep its busy state and error, which this output shows.
+   */
+  private _execute(id: string, args: IEpisodeArgs = {}): void {
+    const model = shownEpisode(this._phase);
+    if (!model) {
+      return;
+    }
+    this._commands
+      .execute(id, { ...args, episodeId: model.id })
+      .catch(reason =>
+        console.warn(`codeact-lab: the %codeact output's ${id} failed`, reason)
+      );
   }
 
   /**
@@ -358,18 +207,17 @@ export class MagicOutput extends ReactWidget implements IRenderMime.IRenderer {
       return;
     }
     try {
-      this._setPhase({ kind: 'locating' });
+      this._on({ type: 'run' });
       const target = await this._locate(request);
       if (request !== this._request || this.isDisposed) {
         return;
       }
       if (!target) {
-        this._setPhase({
-          kind: 'error',
+        this._on({
+          type: 'unplaced',
           message: this._trans.__(
             'CodeAct episodes run from a notebook: this output is not in an open notebook, so nothing ran.'
-          ),
-          retry: false
+          )
         });
         return;
       }
@@ -378,20 +226,20 @@ export class MagicOutput extends ReactWidget implements IRenderMime.IRenderer {
       if (mayStart(request, this._trusted)) {
         model = await this._startWhenFree(request, target, true);
       } else {
-        this._setPhase({ kind: 'finding' });
+        this._on({ type: 'find' });
         model = await this._episodes.find(request);
       }
       if (request !== this._request || this.isDisposed) {
         return;
       }
       if (model) {
-        this._show(model);
+        this._on({ type: 'episode', model });
       } else {
-        this._setPhase({
-          kind: 'held',
-          why: this._trusted ? 'stale' : 'untrusted',
+        this._on({
+          type: 'notFound',
+          trusted: this._trusted,
           age: Date.now() / 1000 - request.created,
-          runsWith: await this._describeSettings(request)
+          runsWith: await this._episodes.describeSettings(request)
         });
       }
     } catch (reason) {
@@ -411,14 +259,13 @@ export class MagicOutput extends ReactWidget implements IRenderMime.IRenderer {
       return;
     }
     this._busy = true;
-    this._error = null;
-    this._setPhase({ kind: 'starting' });
+    this._on({ type: 'start' });
     try {
       await target.panel.sessionContext.ready;
       const kernel = target.panel.sessionContext.session?.kernel?.id;
       const model = await this._startWhenFree(request, target, false, kernel);
       if (request === this._request && !this.isDisposed) {
-        this._show(model);
+        this._on({ type: 'episode', model });
       }
     } catch (reason) {
       this._fail(reason, true);
@@ -441,7 +288,7 @@ export class MagicOutput extends ReactWidget implements IRenderMime.IRenderer {
   ): Promise<EpisodeModel> {
     this._cancelled = false;
     for (;;) {
-      this._setPhase({ kind: 'starting' });
+      this._on({ type: 'start' });
       try {
         return await this._episodes.start(
           request,
@@ -450,17 +297,18 @@ export class MagicOutput extends ReactWidget implements IRenderMime.IRenderer {
           kernelId
         );
       } catch (reason) {
-        const busy =
-          reason instanceof ServerConnection.ResponseError &&
-          reason.response.status === 409;
-        if (!busy || this._cancelled || this.isDisposed) {
+        const status =
+          reason instanceof ServerConnection.ResponseError
+            ? reason.response.status
+            : null;
+        if (!waitsForKernel(status, this._cancelled) || this.isDisposed) {
           throw reason;
         }
         if (request !== this._request) {
           throw new Error(this._trans.__('Replaced by another request.'));
         }
-        this._setPhase({
-          kind: 'queued',
+        this._on({
+          type: 'kernelBusy',
           message: (reason as ServerConnection.ResponseError).message
         });
         await new Promise(resolve => window.setTimeout(resolve, QUEUE_MS));
@@ -468,64 +316,6 @@ export class MagicOutput extends ReactWidget implements IRenderMime.IRenderer {
           throw reason;
         }
       }
-    }
-  }
-
-  /**
-   * "model M at E, asking before each action": the user's settings that
-   * "Run it here" would use (null if the server cannot be asked).
-   */
-  private async _describeSettings(
-    request: IMagicRequest
-  ): Promise<string | null> {
-    try {
-      const { settings, config } = await this._episodes.settingsFor(
-        request,
-        false
-      );
-      const approval = settings.approval ?? config.approval;
-      return this._trans.__(
-        'model %1 at %2, %3',
-        settings.model || config.model || this._trans.__('(none)'),
-        settings.base_url || config.endpoint || this._trans.__('(default)'),
-        approval === 'ask'
-          ? this._trans.__('asking you before each action runs')
-          : this._trans.__('running each action without asking')
-      );
-    } catch {
-      return null;
-    }
-  }
-
-  /**
-   * Approve with the user's edit of the pending cell, if any.
-   */
-  private _approve(all: boolean): void {
-    const model = this._phase.kind === 'episode' ? this._phase.model : null;
-    const step = model?.awaitingApproval;
-    const code =
-      model && step ? this._episodes.applier?.editedCode(model, step.id) : null;
-    void this._decide(id => CodeActAPI.approve(id, all, code ?? undefined));
-  }
-
-  /**
-   * Stop, approve or reject: the answer is the episode, adopted at once.
-   */
-  private async _decide(call: (id: string) => Promise<any>): Promise<void> {
-    if (this._phase.kind !== 'episode' || this._busy) {
-      return;
-    }
-    const model = this._phase.model;
-    this._busy = true;
-    this._error = null;
-    this.update();
-    try {
-      this._episodes.registry.adopt(await call(model.id));
-    } catch (reason) {
-      this._error = describeError(this._trans, reason);
-    } finally {
-      this._busy = false;
-      this.update();
     }
   }
 
@@ -540,7 +330,7 @@ export class MagicOutput extends ReactWidget implements IRenderMime.IRenderer {
       const panel =
         ancestorPanel(this) ??
         (request.cell_id
-          ? panelWithCell(this._episodes.tracker, request.cell_id)
+          ? this._episodes.notebookWithCell(request.cell_id)
           : null);
       if (panel) {
         const cellId =
@@ -558,11 +348,10 @@ export class MagicOutput extends ReactWidget implements IRenderMime.IRenderer {
     return null;
   }
 
-  private _show(model: EpisodeModel): void {
-    this._watch(model);
-    this._setPhase({ kind: 'episode', model });
-  }
-
+  /**
+   * Follow the episode shown: its changes, its stream's state, and the busy
+   * state and error its commands keep.
+   */
   private _watch(model: EpisodeModel | null): void {
     if (this._watched === model) {
       return;
@@ -572,10 +361,12 @@ export class MagicOutput extends ReactWidget implements IRenderMime.IRenderer {
       this._onStream,
       this
     );
+    this._episodes.actions.changed.disconnect(this._onActions, this);
     this._watched = model;
     if (model) {
       model.changed.connect(this._onChanged, this);
       this._episodes.registry.streamStatusChanged.connect(this._onStream, this);
+      this._episodes.actions.changed.connect(this._onActions, this);
     }
   }
 
@@ -589,34 +380,40 @@ export class MagicOutput extends ReactWidget implements IRenderMime.IRenderer {
     }
   }
 
+  private _onActions(_: EpisodeActions, id: string): void {
+    if (id === this._watched?.id) {
+      this.update();
+    }
+  }
+
   private _fail(reason: unknown, retry: boolean): void {
     console.warn('codeact-lab: the %codeact output failed', reason);
-    this._setPhase({
-      kind: 'error',
+    this._on({
+      type: 'failed',
       message: describeError(this._trans, reason),
       retry
     });
   }
 
-  private _setPhase(phase: Phase): void {
-    if (phase.kind !== 'episode') {
-      this._watch(null);
-    }
-    this._phase = phase;
+  /** Show the phase after `event`, following its episode if it shows one. */
+  private _on(event: MagicEvent<EpisodeModel>): void {
+    this._phase = nextPhase(this._phase, event);
+    this._watch(shownEpisode(this._phase));
     this.update();
   }
 
   private _episodes: MagicEpisodes;
   private _rendermime: IRenderMimeRegistry;
+  private _commands: CommandRegistry;
   private _trans: TranslationBundle;
   private _request: IMagicRequest | null = null;
   private _trusted = false;
   private _target: IMagicTarget | null = null;
-  private _phase: Phase = { kind: 'locating' };
+  private _phase: Phase = INITIAL_PHASE;
   private _watched: EpisodeModel | null = null;
+  /** "Run it here" is starting the episode. */
   private _busy = false;
   private _cancelled = false;
-  private _error: string | null = null;
 }
 
 /**
@@ -626,6 +423,7 @@ export class MagicOutput extends ReactWidget implements IRenderMime.IRenderer {
 export function magicRendererFactory(
   episodes: MagicEpisodes,
   rendermime: IRenderMimeRegistry,
+  commands: CommandRegistry,
   trans: TranslationBundle
 ): IRenderMime.IRendererFactory {
   return {
@@ -633,7 +431,7 @@ export function magicRendererFactory(
     mimeTypes: [MAGIC_MIME_TYPE],
     // Before every standard renderer (html is 50, text/plain 120).
     defaultRank: 10,
-    createRenderer: () => new MagicOutput(episodes, rendermime, trans)
+    createRenderer: () => new MagicOutput(episodes, rendermime, commands, trans)
   };
 }
 
@@ -684,17 +482,10 @@ function ancestorPanel(widget: Widget): NotebookPanel | null {
   return null;
 }
 
-function panelWithCell(
-  tracker: INotebookTracker,
-  cellId: string
-): NotebookPanel | null {
-  return (
-    tracker.find(
-      panel => !!panel.model?.sharedModel.cells.some(cell => cell.id === cellId)
-    ) ?? null
-  );
-}
-
+/**
+ * The output's buttons: those on the output's own request, and those on its
+ * episode (stop to remove cells), which run codeact-lab's commands.
+ */
 interface IMagicActions {
   runHere: () => void;
   cancelWait: () => void;
@@ -702,8 +493,8 @@ interface IMagicActions {
   stop: () => void;
   approve: (all: boolean) => void;
   reject: (note: string) => void;
-  openInChat: (() => void) | null;
-  removeCells: (() => void) | null;
+  openInChat: () => void;
+  removeCells: () => void;
   dismissError: () => void;
 }
 
@@ -718,8 +509,7 @@ interface IMagicViewProps {
 
 function MagicView(props: IMagicViewProps): JSX.Element {
   const { phase, task, busy, error, rendermime, actions } = props;
-  const trans = useTrans();
-  const model = phase.kind === 'episode' ? phase.model : null;
+  const model = shownEpisode(phase);
   return (
     <div
       className="jp-codeact-magic-body"
@@ -751,20 +541,11 @@ function MagicView(props: IMagicViewProps): JSX.Element {
         />
       ) : null}
       {error ? (
-        <div
-          className="jp-codeact-magic-error"
-          data-testid="codeact-magic-error"
-          role="alert"
-        >
-          <span>{error}</span>
-          <button
-            className="jp-codeact-link"
-            onClick={actions.dismissError}
-            title={trans.__('Dismiss')}
-          >
-            ×
-          </button>
-        </div>
+        <ErrorBanner
+          place="magic"
+          text={error}
+          onDismiss={actions.dismissError}
+        />
       ) : null}
     </div>
   );
@@ -775,15 +556,11 @@ function MagicHeader(props: {
   model: EpisodeModel | null;
   busy: boolean;
   stop: () => void;
-  openInChat: (() => void) | null;
-  removeCells: (() => void) | null;
+  openInChat: () => void;
+  removeCells: () => void;
 }): JSX.Element {
   const { task, model, busy, stop, openInChat, removeCells } = props;
   const trans = useTrans();
-  const record = model?.record;
-  const state =
-    record?.state ??
-    (model?.awaitingApproval ? 'awaiting_approval' : model ? 'running' : null);
   return (
     <div className="jp-codeact-magic-header">
       <codeactIcon.react tag="span" className="jp-codeact-logo" />
@@ -791,42 +568,15 @@ function MagicHeader(props: {
         {task}
       </span>
       <span className="jp-codeact-spacer" />
-      {model && record ? (
+      {model ? (
         <span className="jp-codeact-magic-meta">
-          <span data-testid="codeact-magic-turns">
-            {trans._n('%1 turn', '%1 turns', model.turns)}
-          </span>
-          <span>
-            {trans.__('%1 tokens', record.usage.total_tokens.toLocaleString())}
-          </span>
-          <span
-            className={`jp-codeact-state jp-codeact-state-${state}`}
-            data-testid="codeact-magic-state"
-            data-state={state}
-          >
-            {record.state
-              ? finalLabel(trans, record.state)
-              : model.awaitingApproval
-                ? trans.__('awaiting approval')
-                : trans.__('running')}
-          </span>
+          <EpisodeStatus model={model} place="magic" />
         </span>
       ) : null}
       {model?.running ? (
-        <button
-          className="jp-Button jp-mod-styled jp-mod-warn jp-codeact-stop"
-          data-testid="codeact-magic-stop"
-          disabled={busy}
-          onClick={stop}
-          title={trans.__(
-            "Cancel the model's reply or interrupt the running action"
-          )}
-        >
-          <stopIcon.react tag="span" className="jp-codeact-stop-icon" />
-          {trans.__('Stop')}
-        </button>
+        <StopButton place="magic" disabled={busy} onClick={stop} />
       ) : null}
-      {model && openInChat ? (
+      {model ? (
         <button
           className="jp-codeact-link jp-codeact-magic-link"
           data-testid="codeact-magic-open"
@@ -836,17 +586,8 @@ function MagicHeader(props: {
           {trans.__('Open in chat')}
         </button>
       ) : null}
-      {model && !model.running && removeCells ? (
-        <button
-          className="jp-codeact-link jp-codeact-magic-link"
-          data-testid="codeact-magic-remove-cells"
-          onClick={removeCells}
-          title={trans.__(
-            "Remove this episode's cells from the notebook in one step (Undo brings them back; the record stays in History). What the code did in the kernel (variables, files) cannot be undone."
-          )}
-        >
-          {trans.__('Remove cells')}
-        </button>
+      {model && !model.running ? (
+        <RemoveCellsButton place="magic" onClick={removeCells} />
       ) : null}
     </div>
   );
@@ -902,7 +643,7 @@ function MagicBody(props: {
                 )
               : trans.__(
                   'This request was made %1 ago and this Jupyter server has no episode for it (the notebook may come from another machine), so nothing ran.',
-                  describeAge(trans, Math.max(0, phase.age))
+                  describeAge(trans, phase.age)
                 )}
           </span>
           <div

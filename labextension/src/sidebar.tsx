@@ -10,8 +10,7 @@ import {
   ReactWidget,
   addIcon,
   downloadIcon,
-  historyIcon,
-  stopIcon
+  historyIcon
 } from '@jupyterlab/ui-components';
 
 import { Message } from '@lumino/messaging';
@@ -26,7 +25,18 @@ import { codeactIcon } from './icons';
 
 import { EpisodeModel } from './model';
 
-import { finalLabel, Transcript } from './transcript';
+import {
+  EpisodeStatus,
+  ErrorBanner,
+  NoticeBanner,
+  RemoveCellsButton,
+  StateBadge,
+  StopButton
+} from './episodestatus';
+
+import { summaryState } from './labels';
+
+import { Transcript } from './transcript';
 
 import { TransContext, useTrans } from './trans';
 
@@ -122,44 +132,20 @@ function ChatPanel(props: IChatPanelProps): JSX.Element {
         <StatusBar controller={controller} />
       ) : null}
       {controller.error ? (
-        <Banner kind="error" text={controller.error} controller={controller} />
+        <ErrorBanner
+          place="chat"
+          text={controller.error}
+          onDismiss={() => controller.dismissError()}
+        />
       ) : null}
       {controller.notice ? (
-        <Banner
-          kind="notice"
+        <NoticeBanner
+          place="chat"
           text={controller.notice}
-          controller={controller}
+          onDismiss={() => controller.dismissError()}
         />
       ) : null}
       <Composer controller={controller} />
-    </div>
-  );
-}
-
-/**
- * An error (role alert) or a notice above the composer; × dismisses both.
- */
-function Banner(props: {
-  kind: 'error' | 'notice';
-  text: string;
-  controller: ChatController;
-}): JSX.Element {
-  const { kind, text, controller } = props;
-  const trans = useTrans();
-  return (
-    <div
-      className={`jp-codeact-${kind}`}
-      data-testid={`codeact-${kind}`}
-      role={kind === 'error' ? 'alert' : undefined}
-    >
-      <span>{text}</span>
-      <button
-        className="jp-codeact-link"
-        onClick={() => controller.dismissError()}
-        title={trans.__('Dismiss')}
-      >
-        ×
-      </button>
     </div>
   );
 }
@@ -455,68 +441,22 @@ function StatusBar(props: { controller: ChatController }): JSX.Element {
   const { controller } = props;
   const trans = useTrans();
   const model = controller.current!;
-  const record = model.record;
-  const awaiting = model.awaitingApproval;
-  const stream = controller.registry.streamStatus(model.id);
-  let state: string;
-  const waiting = !record.state && model.live.kernelBusy;
-  if (record.state) {
-    state = finalLabel(trans, record.state);
-  } else if (waiting) {
-    state = trans.__('waiting for your running cell');
-  } else if (awaiting) {
-    state = trans.__('awaiting approval');
-  } else {
-    state = trans.__('running');
-  }
   return (
     <div
       className="jp-codeact-status"
       data-testid="codeact-status"
-      data-state={record.state ?? 'running'}
+      data-state={model.record.state ?? 'running'}
     >
-      <span data-testid="codeact-turns">
-        {trans._n('%1 turn', '%1 turns', model.turns)}
-      </span>
-      <span
-        data-testid="codeact-tokens"
-        title={trans.__(
-          'prompt %1 · completion %2',
-          record.usage.prompt_tokens,
-          record.usage.completion_tokens
-        )}
-      >
-        {trans.__('%1 tokens', record.usage.total_tokens.toLocaleString())}
-      </span>
-      <span
-        className={`jp-codeact-state jp-codeact-state-${record.state ?? (waiting ? 'waiting' : 'running')}`}
-        data-testid="codeact-state"
-        title={
-          waiting
-            ? trans.__(
-                'The kernel is running a cell you started. The episode goes on when it ends, and never interrupts it.'
-              )
-            : undefined
+      <EpisodeStatus
+        model={model}
+        place="chat"
+        reconnecting={
+          controller.registry.streamStatus(model.id) === 'reconnecting'
         }
-      >
-        {state}
-      </span>
-      {model.running && stream === 'reconnecting' ? (
-        <span className="jp-codeact-dim">{trans.__('reconnecting…')}</span>
-      ) : null}
+      />
       <span className="jp-codeact-spacer" />
       {model.running ? (
-        <button
-          className="jp-Button jp-mod-styled jp-mod-warn jp-codeact-stop"
-          data-testid="codeact-stop"
-          onClick={() => void controller.stop()}
-          title={trans.__(
-            "Cancel the model's reply or interrupt the running action"
-          )}
-        >
-          <stopIcon.react tag="span" className="jp-codeact-stop-icon" />
-          {trans.__('Stop')}
-        </button>
+        <StopButton place="chat" onClick={() => void controller.stop()} />
       ) : (
         <>
           {controller.canApplyFix ? (
@@ -531,27 +471,13 @@ function StatusBar(props: { controller: ChatController }): JSX.Element {
               {trans.__('Apply to the cell')}
             </button>
           ) : null}
-          <RemoveCells controller={controller} />
+          <RemoveCellsButton
+            place="chat"
+            onClick={() => controller.removeCells()}
+          />
         </>
       )}
     </div>
-  );
-}
-
-function RemoveCells(props: { controller: ChatController }): JSX.Element {
-  const { controller } = props;
-  const trans = useTrans();
-  return (
-    <button
-      className="jp-codeact-link"
-      data-testid="codeact-remove-cells"
-      onClick={() => controller.removeCells()}
-      title={trans.__(
-        "Remove this episode's cells from the notebook in one step (Undo brings them back; the record stays in History). What the code did in the kernel (variables, files) cannot be undone."
-      )}
-    >
-      {trans.__('Remove cells')}
-    </button>
   );
 }
 
@@ -589,7 +515,6 @@ function HistoryItem(props: {
 }): JSX.Element {
   const { item, onOpen } = props;
   const trans = useTrans();
-  const state = item.running ? 'running' : (item.state ?? 'unknown');
   return (
     <button
       className="jp-codeact-history-item"
@@ -599,9 +524,7 @@ function HistoryItem(props: {
     >
       <span className="jp-codeact-history-task">{item.task}</span>
       <span className="jp-codeact-history-meta">
-        <span className={`jp-codeact-state jp-codeact-state-${state}`}>
-          {item.running ? trans.__('running') : finalLabel(trans, state)}
-        </span>
+        <StateBadge state={summaryState(trans, item)} />
         <span>{new Date(item.created * 1000).toLocaleString()}</span>
         <span>
           {trans._n('%1 turn', '%1 turns', item.turns)}

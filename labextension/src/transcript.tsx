@@ -7,75 +7,19 @@ import type { IOutput } from '@jupyterlab/nbformat';
 
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 
-import { TranslationBundle } from '@jupyterlab/translation';
-
 import * as React from 'react';
+
+import { finalLabel, statusLabel } from './labels';
 
 import { Markdown, codeFence } from './markdown';
 
-import {
-  EpisodeModel,
-  FinalState,
-  IActionData,
-  IAssistantData,
-  IStep
-} from './model';
+import { EpisodeModel, IActionData, IAssistantData, IStep } from './model';
 
 import { PromptSize } from './promptsize';
 
 import { Segment, splitReply } from './segments';
 
 import { useTrans } from './trans';
-
-/**
- * The badge text of an action status.
- */
-export function statusLabel(trans: TranslationBundle, status: string): string {
-  switch (status) {
-    case 'pending':
-      return trans.__('pending');
-    case 'awaiting_approval':
-      return trans.__('awaiting approval');
-    case 'rejected':
-      return trans.__('rejected');
-    case 'running':
-      return trans.__('running');
-    case 'ok':
-      return trans.__('done');
-    case 'error':
-      return trans.__('error');
-    case 'timeout':
-      return trans.__('timeout');
-    case 'interrupted':
-      return trans.__('interrupted');
-    case 'dead':
-      return trans.__('kernel died');
-    case 'restarted':
-      return trans.__('kernel restarted');
-    case 'skipped':
-      return trans.__('skipped');
-    default:
-      return status;
-  }
-}
-
-/**
- * How an episode ended, in words. A label per final state: a state added to
- * FinalState without one fails to compile.
- */
-export function finalLabel(trans: TranslationBundle, state: string): string {
-  const labels: Record<FinalState, string> = {
-    solved: trans.__('Solved'),
-    replied: trans.__('Replied'),
-    stopped: trans.__('Stopped'),
-    failed: trans.__('Failed'),
-    max_turns: trans.__('Turn limit reached'),
-    budget: trans.__('Time budget spent'),
-    interrupted: trans.__('Interrupted'),
-    stuck: trans.__('Stuck: the model repeated itself')
-  };
-  return (labels as Record<string, string>)[state] ?? state;
-}
 
 /**
  * What the action cards need from the chat: decisions on an action.
