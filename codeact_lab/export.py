@@ -62,7 +62,7 @@ def provenance(episode: Episode) -> dict[str, Any]:
 
 
 def _record_without_outputs(episode: Episode) -> dict[str, Any]:
-    record = episode.to_dict()
+    record: dict[str, Any] = dict(episode.to_dict())
     for step in record["steps"]:
         if step["kind"] == "action":
             step["data"] = {k: v for k, v in step["data"].items() if k != "outputs"}

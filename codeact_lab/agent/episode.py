@@ -16,9 +16,12 @@ import time
 import uuid
 from dataclasses import asdict, dataclass, field
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from .output_patch import apply_patch
+
+if TYPE_CHECKING:  # the wire's types; pydantic is not needed to run an episode
+    from . import wire
 
 
 class FinalState(str, Enum):
@@ -80,7 +83,7 @@ class Usage:
         self.prompt_tokens += other.prompt_tokens
         self.completion_tokens += other.completion_tokens
 
-    def to_dict(self) -> dict[str, int]:
+    def to_dict(self) -> wire.Usage:
         return {
             "prompt_tokens": self.prompt_tokens,
             "completion_tokens": self.completion_tokens,
@@ -123,16 +126,9 @@ class EpisodeSettings:
 class Step:
     """One entry of the episode's append-only history.
 
-    ``data`` depends on ``kind``:
-      user:        {text, rejects_answer: True when it tells the model its answer is wrong}
-      assistant:   {text, turn, finish_reason, usage}
-      action:      {code, turn, index, status, outputs, execution_count, duration,
-                    approval: {decision, note} | None, format: "tag" | "fence" | "restore",
-                    model_code: the model's code, when the user edited it before it ran}
-      observation: {text, images: [base64 png], turn, action_ids,
-                    refused_answer: {text, why} when it did not accept the reply's answer}
-      solution:    {text, turn, source: "code" and action_id when final_answer() gave it}
-      error:       {message, kind, turn}
+    ``data`` depends on ``kind``: ``wire.UserData``, ``wire.AssistantData``,
+    ``wire.ActionData``, ``wire.ObservationData``, ``wire.SolutionData`` or
+    ``wire.ErrorData`` (codeact_lab/agent/wire.py says every key).
     """
 
     id: str
@@ -140,8 +136,9 @@ class Step:
     time: float
     data: dict[str, Any] = field(default_factory=dict)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "kind": self.kind.value, "time": self.time, "data": self.data}
+    def to_dict(self) -> wire.Step:
+        step = {"id": self.id, "kind": self.kind.value, "time": self.time, "data": self.data}
+        return cast("wire.Step", step)  # data is whatever its writers put there
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Step:
@@ -149,6 +146,8 @@ class Step:
 
 
 class EventType(str, Enum):
+    """Each type's ``data`` is in codeact_lab/agent/wire.py (``wire.FinalData``, ...)."""
+
     EPISODE_STARTED = "episode_started"  # data: {task, settings, system}
     USER_MESSAGE = "user_message"  # step: user
     TURN_STARTED = "turn_started"  # data: {turn}
@@ -189,8 +188,9 @@ class Event:
     # stored). A host may publish the event later, when the outputs have moved on.
     outputs_after: list[dict[str, Any]] | None = field(default=None, repr=False, compare=False)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"type": self.type.value, "seq": self.seq, "time": self.time, "data": self.data}
+    def to_dict(self) -> wire.Event:
+        event = {"type": self.type.value, "seq": self.seq, "time": self.time, "data": self.data}
+        return cast("wire.Event", event)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Event:
@@ -314,19 +314,19 @@ class Episode:
         return self.state is None and bool(self.steps)
 
     # ---- serialisation -----------------------------------------------------
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> wire.EpisodeRecord:
         return {
             "id": self.id,
             "task": self.task,
             "created": self.created,
-            "settings": self.settings.to_dict(),
+            "settings": cast("wire.EpisodeSettings", self.settings.to_dict()),
             "steps": [s.to_dict() for s in self.steps],
             "state": self.state.value if self.state else None,
             "reason": self.reason,
             "ended": self.ended,
             "usage": self.usage.to_dict(),
             "last_seq": self.last_seq,
-            "metadata": self.metadata,
+            "metadata": cast("wire.EpisodeMetadata", self.metadata),
             "system": self.system,
         }
 

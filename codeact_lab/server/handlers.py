@@ -20,6 +20,7 @@ from tornado import web
 from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
 from .. import __version__
+from ..agent import wire
 from ..export import episode_from_notebook, episode_to_notebook, hides_code
 from . import validation
 from .manager import BadRequest, EpisodeError, EpisodeManager, parse_overrides
@@ -117,7 +118,8 @@ class HealthHandler(CodeActHandler):
     @web.authenticated
     @authorized
     def get(self) -> None:
-        self.reply({"status": "ok", "version": __version__})
+        health: wire.Health = {"status": "ok", "version": __version__}
+        self.reply(health)
 
 
 class ConfigHandler(CodeActHandler):

@@ -30,6 +30,7 @@ from ..agent import (
     StepKind,
     StopSignal,
     run,
+    wire,
 )
 from ..agent.context import describe_kernel
 from ..agent.episode import TRANSIENT_EVENTS
@@ -179,15 +180,16 @@ class EpisodeManager:
         self.scout.look_soon()
         return {"detected": self.scout.public()}
 
-    def describe(self, episode_id: str) -> dict[str, Any]:
+    def describe(self, episode_id: str) -> wire.EpisodeDescription:
         live = self._live.get(episode_id)
         episode = live.episode if live else self.store.load(episode_id)
         if episode is None:
             raise NotFound(f"no episode {episode_id}")
-        record = episode.to_dict()
-        record["running"] = bool(live and live.running)
-        record["awaiting_approval"] = live.awaiting if live else None
-        return record
+        return {
+            **episode.to_dict(),
+            "running": bool(live and live.running),
+            "awaiting_approval": live.awaiting if live else None,
+        }
 
     def history(self, notebook_path: str | None, limit: int = 50) -> list[dict[str, Any]]:
         rows = self.store.summaries(notebook_path, limit)
@@ -593,7 +595,7 @@ class EpisodeManager:
     ) -> dict[str, Any]:
         """The event as live clients get it: a finished action's outputs as a patch from
         what the live patches already gave them (the store keeps them whole)."""
-        message = event.to_dict()
+        message: dict[str, Any] = dict(event.to_dict())
         if sent_outputs is not None and "outputs" in event.data:
             data = {k: v for k, v in event.data.items() if k != "outputs"}
             data["outputs_patch"] = diff_outputs(sent_outputs, event.data["outputs"])
