@@ -47,5 +47,10 @@ export default defineConfig([
       'prefer-arrow-callback': 'error'
     }
   },
+  {
+    // The node scripts: the wire types' generator and its test.
+    files: ['scripts/**/*.mjs', 'test/**/*.mjs'],
+    languageOptions: { globals: globals.node }
+  },
   prettierRecommended
 ]);
