@@ -10,36 +10,16 @@ import { IDisposable } from '@lumino/disposable';
 
 import { API_NAMESPACE, requestAPI } from './request';
 
-import type { IEpisodeEvent, IEpisodeRecord, IUsage } from './model';
+import type { IEpisodeEvent } from './model';
+
+import type { IEpisodeDescription, IEpisodeList, IServerConfig } from './wire';
 
 import type { INotebookSnapshot } from './notebookcontext';
 
-/**
- * `GET /codeact/config`: what the server runs episodes with.
- */
-export interface IServerConfig {
-  model: string;
-  endpoint: string;
-  approval: 'auto' | 'ask';
-  max_turns: number;
-  action_timeout: number;
-  /** The embedded local model is in use (false: no model at all). */
-  local?: boolean;
-  /** What the model is (small, slow), or how to get one. */
-  note?: string;
-  /** With no endpoint configured: model servers found on this machine. */
-  detected?: IDetectedServer[];
-}
-
-/**
- * A model server the user already runs (Ollama, LM Studio, ...), found by
- * the Jupyter server; never used unless the user accepts it.
- */
-export interface IDetectedServer {
-  name: string;
-  base_url: string;
-  models: string[];
-}
+// The server's answers, as the Python half declares them (src/wire.ts):
+// `IServerConfig` is `GET /codeact/config`, `IDetectedServer` a model server
+// found on this machine, `IEpisodeSummary` one row of `GET /codeact/episodes`.
+export type { IDetectedServer, IEpisodeSummary, IServerConfig } from './wire';
 
 /**
  * Per-episode settings a client may choose; empty ones are left out.
@@ -88,24 +68,6 @@ export interface IFollowUpOptions {
   notebook?: INotebookSnapshot;
 }
 
-/**
- * One row of `GET /codeact/episodes`.
- */
-export interface IEpisodeSummary {
-  id: string;
-  task: string;
-  created: number;
-  ended: number | null;
-  state: string | null;
-  reason: string;
-  turns: number;
-  usage: IUsage;
-  model: string;
-  notebook_path: string;
-  kernel_id: string;
-  running: boolean;
-}
-
 function episodePath(id: string, ...rest: string[]): string {
   return URLExt.join('episodes', encodeURIComponent(id), ...rest);
 }
@@ -125,26 +87,26 @@ export namespace CodeActAPI {
     return requestAPI<IServerConfig>('config');
   }
 
-  export function createEpisode(body: INewEpisode): Promise<IEpisodeRecord> {
-    return post<IEpisodeRecord>('episodes', body);
+  export function createEpisode(
+    body: INewEpisode
+  ): Promise<IEpisodeDescription> {
+    return post<IEpisodeDescription>('episodes', body);
   }
 
   export async function listEpisodes(
     notebookPath?: string,
     limit = 50
-  ): Promise<IEpisodeSummary[]> {
+  ): Promise<IEpisodeList['episodes']> {
     const query = URLExt.objectToQueryString({
       ...(notebookPath !== undefined ? { notebook_path: notebookPath } : {}),
       limit
     });
-    const reply = await requestAPI<{ episodes: IEpisodeSummary[] }>(
-      `episodes${query}`
-    );
+    const reply = await requestAPI<IEpisodeList>(`episodes${query}`);
     return reply.episodes;
   }
 
-  export function getEpisode(id: string): Promise<IEpisodeRecord> {
-    return requestAPI<IEpisodeRecord>(episodePath(id));
+  export function getEpisode(id: string): Promise<IEpisodeDescription> {
+    return requestAPI<IEpisodeDescription>(episodePath(id));
   }
 
   /**
@@ -153,11 +115,9 @@ export namespace CodeActAPI {
    */
   export async function findByRequest(
     requestId: string
-  ): Promise<IEpisodeRecord | null> {
+  ): Promise<IEpisodeDescription | null> {
     const query = URLExt.objectToQueryString({ request_id: requestId });
-    const reply = await requestAPI<{ episodes: IEpisodeSummary[] }>(
-      `episodes${query}`
-    );
+    const reply = await requestAPI<IEpisodeList>(`episodes${query}`);
     return reply.episodes.length ? getEpisode(reply.episodes[0].id) : null;
   }
 
@@ -169,8 +129,8 @@ export namespace CodeActAPI {
     id: string,
     text: string,
     options: IFollowUpOptions = {}
-  ): Promise<IEpisodeRecord> {
-    return post<IEpisodeRecord>(episodePath(id, 'messages'), {
+  ): Promise<IEpisodeDescription> {
+    return post<IEpisodeDescription>(episodePath(id, 'messages'), {
       text,
       ...options
     });
@@ -179,8 +139,10 @@ export namespace CodeActAPI {
   /**
    * Bring the episode an exported notebook holds into the server.
    */
-  export function importEpisode(notebookPath: string): Promise<IEpisodeRecord> {
-    return post<IEpisodeRecord>(URLExt.join('episodes', 'import'), {
+  export function importEpisode(
+    notebookPath: string
+  ): Promise<IEpisodeDescription> {
+    return post<IEpisodeDescription>(URLExt.join('episodes', 'import'), {
       notebook_path: notebookPath
     });
   }
@@ -194,22 +156,25 @@ export namespace CodeActAPI {
     id: string,
     all = false,
     code?: string
-  ): Promise<IEpisodeRecord> {
-    return post<IEpisodeRecord>(
+  ): Promise<IEpisodeDescription> {
+    return post<IEpisodeDescription>(
       episodePath(id, 'approve'),
       code === undefined ? { all } : { all, code }
     );
   }
 
-  export function reject(id: string, note?: string): Promise<IEpisodeRecord> {
-    return post<IEpisodeRecord>(
+  export function reject(
+    id: string,
+    note?: string
+  ): Promise<IEpisodeDescription> {
+    return post<IEpisodeDescription>(
       episodePath(id, 'reject'),
       note ? { note } : {}
     );
   }
 
-  export function stop(id: string): Promise<IEpisodeRecord> {
-    return post<IEpisodeRecord>(episodePath(id, 'stop'));
+  export function stop(id: string): Promise<IEpisodeDescription> {
+    return post<IEpisodeDescription>(episodePath(id, 'stop'));
   }
 
   /**

@@ -49,7 +49,13 @@ import { Signal } from '@lumino/signaling';
 
 import { EpisodeRegistry } from './episodes';
 
-import { EpisodeModel, IActionData, IEpisodeEvent, IStep } from './model';
+import {
+  EpisodeModel,
+  IActionData,
+  IActionStep,
+  IEpisodeEvent,
+  IStep
+} from './model';
 import { markdownWithoutRemoteFetches } from './noremote';
 
 /** The cell metadata key that ties a cell to its episode step. */
@@ -219,7 +225,7 @@ export class NotebookApplier implements IDisposable {
     const action = [...model.record.steps]
       .reverse()
       .find(
-        step =>
+        (step): step is IActionStep =>
           step.kind === 'action' &&
           step.data.status === 'ok' &&
           step.data.format !== 'restore'
@@ -291,7 +297,13 @@ export class NotebookApplier implements IDisposable {
       this.syncEpisode(model);
       return;
     }
-    const stepId: string | undefined = ev.data?.step?.id ?? ev.data?.step_id;
+    const data = ev.data;
+    const stepId: string | undefined =
+      'step' in data
+        ? data.step.id
+        : 'step_id' in data
+          ? data.step_id
+          : undefined;
     if (!stepId) {
       return;
     }

@@ -7,130 +7,53 @@ import type { IOutput } from '@jupyterlab/nbformat';
 
 import { ISignal, Signal } from '@lumino/signaling';
 
-export type StepKind =
-  'user' | 'assistant' | 'action' | 'observation' | 'solution' | 'error';
+import type {
+  EpisodeEvent,
+  IActionData,
+  IActionStep,
+  IEpisodeDescription,
+  IEpisodeRecord as IStoredRecord,
+  IOutputsPatch,
+  ISolutionStep,
+  IUsage,
+  Step
+} from './wire';
 
-export type ActionStatus =
-  | 'pending'
-  | 'awaiting_approval'
-  | 'rejected'
-  | 'running'
-  | 'ok'
-  | 'error'
-  | 'timeout'
-  | 'interrupted'
-  | 'dead'
-  | 'restarted'
-  | 'skipped';
-
-export type FinalState =
-  | 'solved'
-  | 'replied'
-  | 'stopped'
-  | 'failed'
-  | 'max_turns'
-  | 'budget'
-  | 'interrupted'
-  | 'stuck';
-
-export interface IUsage {
-  prompt_tokens: number;
-  completion_tokens: number;
-  total_tokens: number;
-}
-
-export interface IStep {
-  id: string;
-  kind: StepKind;
-  time: number;
-  data: { [key: string]: any };
-}
+// The wire's types (src/wire.ts, generated from the Python half's schema), by the
+// names the frontend has always used.
+export type {
+  ActionStatus,
+  FinalState,
+  IActionData,
+  IActionStep,
+  IAssistantData,
+  IAssistantStep,
+  ICondensed,
+  IErrorStep,
+  IObservationStep,
+  ISolutionStep,
+  IUsage,
+  IUserStep,
+  StepKind
+} from './wire';
 
 /**
- * What a request's prompt shortened to fit the model's context, by step id
- * (`codeact_lab/agent/condense.py`): observations cut head and tail, or left
- * as one line; replies' long code cut; notebook texts cut; and the oldest
- * turns left out, through step `dropped.through`.
+ * One step of the record: a union on `kind`, each kind with its own `data`.
  */
-export interface ICondensed {
-  cut?: string[];
-  omitted?: string[];
-  code?: string[];
-  notebook?: string[];
-  dropped?: { through: string; messages: number };
-}
+export type IStep = Step;
 
 /**
- * The `data` of an assistant step: one model reply and the prompt it answered.
+ * One event of an episode: a union on `type`, each type with its own `data`.
  */
-export interface IAssistantData {
-  text: string;
-  turn: number;
-  finish_reason: string | null;
-  usage: IUsage | null;
-  retries?: number;
-  duration?: number;
-  /** The prompt's tokens by the loop's estimate, and the model's context. */
-  prompt_tokens?: number;
-  context_tokens?: number;
-  /** Absent: the whole history was sent. */
-  condensed?: ICondensed;
-}
+export type IEpisodeEvent = EpisodeEvent;
 
 /**
- * The `data` of an action step.
+ * The episode as the frontend holds it: the stored record, with what the
+ * server's description adds (`GET /codeact/episodes/{id}`) when it came from
+ * there.
  */
-export interface IActionData {
-  code: string;
-  turn: number;
-  index: number;
-  /** 'restore': the earlier actions' code, re-run in a new kernel. */
-  format?: 'tag' | 'fence' | 'restore';
-  status: ActionStatus;
-  outputs: IOutput[];
-  execution_count: number | null;
-  duration: number | null;
-  approval: { decision: 'approve' | 'reject'; note: string | null } | null;
-  /** The model's code, when the user edited it before it ran (`code` ran). */
-  model_code?: string;
-}
-
-/**
- * The episode as the server describes it (`GET /codeact/episodes/{id}`).
- */
-export interface IEpisodeRecord {
-  id: string;
-  task: string;
-  created: number;
-  ended: number | null;
-  state: FinalState | null;
-  reason: string;
-  settings: { [key: string]: any };
-  /** The system prompt as the model read it (tools and context filled in). */
-  system?: string;
-  usage: IUsage;
-  last_seq: number;
-  metadata: {
-    notebook_path?: string;
-    kernel_id?: string;
-    anchor_cell_id?: string | null;
-    /** The `%codeact` run that started it, if any. */
-    request_id?: string;
-    /** "Fix with CodeAct": the cell it fixes ("Apply to the cell" writes there). */
-    fix_cell_id?: string;
-    [key: string]: any;
-  };
-  steps: IStep[];
-  running?: boolean;
-  awaiting_approval?: string | null;
-}
-
-export interface IEpisodeEvent {
-  type: string;
-  seq: number;
-  time: number;
-  data: { [key: string]: any };
-}
+export type IEpisodeRecord = IStoredRecord &
+  Partial<Pick<IEpisodeDescription, 'running' | 'awaiting_approval'>>;
 
 /**
  * What only the live view keeps: the streaming reply of each turn, and the
@@ -170,7 +93,7 @@ export function findStep(ep: IEpisodeRecord, id: string): IStep | undefined {
 function updateAction(
   ep: IEpisodeRecord,
   stepId: string,
-  fields: { [key: string]: any }
+  fields: Partial<IActionData>
 ): void {
   const step = findStep(ep, stepId);
   if (step) {
@@ -184,11 +107,7 @@ function updateAction(
  * `outputs` follow it; otherwise `outputs` replace the rest. Mirrors
  * `apply_patch` in codeact_lab/agent/output_patch.py.
  */
-export interface IOutputPatch {
-  from?: number;
-  append?: string;
-  outputs: IOutput[];
-}
+export type IOutputPatch = IOutputsPatch;
 
 export function applyOutputPatch(
   outputs: IOutput[],
@@ -217,39 +136,32 @@ export function applyEvent(
     return false;
   }
   ep.last_seq = ev.seq;
-  const d = ev.data ?? {};
-  if (d.step) {
-    // A copy: later events change the step and must not change this event.
-    const step: IStep = JSON.parse(JSON.stringify(d.step));
-    if (!findStep(ep, step.id)) {
-      ep.steps.push(step);
-      if (step.kind === 'assistant') {
-        addUsage(ep.usage, step.data.usage);
-        delete live.drafts[step.data.turn];
-      } else if (step.kind === 'user') {
-        // A follow-up reopens a finished episode.
-        ep.state = null;
-        ep.reason = '';
-        ep.ended = null;
-      }
-    }
-    return true;
-  }
   switch (ev.type) {
+    case 'user_message':
+    case 'assistant_message':
+    case 'action':
+    case 'observation':
+    case 'solution':
+    case 'error':
+      addStep(ep, live, ev.data.step);
+      break;
     case 'episode_started':
       ep.state = null;
       ep.reason = '';
       ep.ended = null;
-      ep.system = d.system ?? ep.system;
+      ep.system = ev.data.system ?? ep.system;
       break;
     case 'turn_started':
-      live.turn = d.turn;
+      live.turn = ev.data.turn;
       live.retry = null;
       break;
-    case 'text_delta':
+    case 'text_delta': {
+      const d = ev.data;
       live.drafts[d.turn] = (live.drafts[d.turn] ?? '') + d.text;
       break;
-    case 'model_retry':
+    }
+    case 'model_retry': {
+      const d = ev.data;
       delete live.drafts[d.turn];
       live.retry = {
         turn: d.turn,
@@ -258,21 +170,27 @@ export function applyEvent(
         delay: d.delay
       };
       break;
+    }
     case 'awaiting_approval':
-      updateAction(ep, d.step_id, { status: 'awaiting_approval' });
+      updateAction(ep, ev.data.step_id, { status: 'awaiting_approval' });
       break;
     case 'action_started':
-      updateAction(ep, d.step_id, { status: 'running' });
+      updateAction(ep, ev.data.step_id, { status: 'running' });
       break;
     case 'approval': {
-      const fields: { [key: string]: any } = {
+      const d = ev.data;
+      const fields: Partial<IActionData> = {
         approval: { decision: d.decision, note: d.note ?? null }
       };
       if (d.decision === 'reject') {
         fields.status = 'rejected';
       }
       const edited = findStep(ep, d.step_id);
-      if (d.code !== undefined && d.code !== null && edited) {
+      if (
+        d.code !== undefined &&
+        d.code !== null &&
+        edited?.kind === 'action'
+      ) {
         // The user's edit runs; the model's code is kept.
         fields.model_code = edited.data.model_code ?? edited.data.code;
         fields.code = d.code;
@@ -281,22 +199,21 @@ export function applyEvent(
       break;
     }
     case 'execute_input':
-      updateAction(ep, d.step_id, { execution_count: d.execution_count });
+      updateAction(ep, ev.data.step_id, {
+        execution_count: ev.data.execution_count
+      });
       break;
     case 'output': {
-      const step = findStep(ep, d.step_id);
-      if (step) {
-        step.data.outputs = applyOutputPatch(
-          step.data.outputs ?? [],
-          d as IOutputPatch
-        );
+      const step = findStep(ep, ev.data.step_id);
+      if (step?.kind === 'action') {
+        step.data.outputs = applyOutputPatch(step.data.outputs ?? [], ev.data);
       }
       break;
     }
     case 'action_finished': {
-      const { step_id, outputs_patch, ...fields } = d;
+      const { step_id, outputs_patch, ...fields } = ev.data;
       const step = findStep(ep, step_id);
-      if (step && outputs_patch) {
+      if (step?.kind === 'action' && outputs_patch) {
         // Live clients get the finished outputs as a patch from what they have.
         fields.outputs = applyOutputPatch(
           step.data.outputs ?? [],
@@ -307,18 +224,44 @@ export function applyEvent(
       break;
     }
     case 'kernel_busy':
-      live.kernelBusy = !!d.waiting;
+      live.kernelBusy = !!ev.data.waiting;
       break;
     case 'final':
       live.kernelBusy = false;
-      ep.state = d.state;
-      ep.reason = d.reason ?? '';
+      ep.state = ev.data.state;
+      ep.reason = ev.data.reason ?? '';
       ep.ended = ev.time;
       live.drafts = {};
       live.retry = null;
       break;
+    default:
+      // An event of a newer server is ignored; tsc fails here if a type of
+      // the schema is not handled above.
+      unhandled(ev);
   }
   return true;
+}
+
+function addStep(ep: IEpisodeRecord, live: ILiveState, sent: IStep): void {
+  // A copy: later events change the step and must not change this event.
+  const step: IStep = JSON.parse(JSON.stringify(sent));
+  if (findStep(ep, step.id)) {
+    return;
+  }
+  ep.steps.push(step);
+  if (step.kind === 'assistant') {
+    addUsage(ep.usage, step.data.usage);
+    delete live.drafts[step.data.turn];
+  } else if (step.kind === 'user') {
+    // A follow-up reopens a finished episode.
+    ep.state = null;
+    ep.reason = '';
+    ep.ended = null;
+  }
+}
+
+function unhandled(ev: never): void {
+  // Nothing to do: see the caller.
 }
 
 function addUsage(total: IUsage, add: Partial<IUsage> | null | undefined) {
@@ -391,7 +334,7 @@ export class EpisodeModel {
   /**
    * The action step waiting for the user's decision, if any.
    */
-  get awaitingApproval(): IStep | null {
+  get awaitingApproval(): IActionStep | null {
     for (let i = this._record.steps.length - 1; i >= 0; i--) {
       const step = this._record.steps[i];
       if (step.kind === 'action' && step.data.status === 'awaiting_approval') {
@@ -406,7 +349,9 @@ export class EpisodeModel {
   }
 
   get solution(): string | null {
-    const sols = this._record.steps.filter(s => s.kind === 'solution');
+    const sols = this._record.steps.filter(
+      (s): s is ISolutionStep => s.kind === 'solution'
+    );
     return sols.length ? String(sols[sols.length - 1].data.text) : null;
   }
 

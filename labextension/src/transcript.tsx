@@ -13,7 +13,14 @@ import { finalLabel, statusLabel } from './labels';
 
 import { Markdown, codeFence } from './markdown';
 
-import { EpisodeModel, IActionData, IAssistantData, IStep } from './model';
+import {
+  EpisodeModel,
+  IActionData,
+  IActionStep,
+  IAssistantData,
+  IObservationStep,
+  IStep
+} from './model';
 
 import { PromptSize } from './promptsize';
 
@@ -48,7 +55,7 @@ export function Transcript(props: ITranscriptProps): JSX.Element {
   const compact = !!props.compact;
   const trans = useTrans();
   const { record, live } = model;
-  const actionsByTurn = new Map<number, IStep[]>();
+  const actionsByTurn = new Map<number, IActionStep[]>();
   const solvedTurns = new Set<number>();
   for (const step of record.steps) {
     if (step.kind === 'action' && step.data.format !== 'restore') {
@@ -264,7 +271,7 @@ export function Transcript(props: ITranscriptProps): JSX.Element {
 interface IReplyProps {
   text: string;
   streaming: boolean;
-  actions: IStep[];
+  actions: IActionStep[];
   /** The turn's answer was accepted (a solution step follows). */
   solved: boolean;
   rendermime: IRenderMimeRegistry;
@@ -282,7 +289,7 @@ function Reply(props: IReplyProps): JSX.Element {
     props;
   const trans = useTrans();
   const segments = splitReply(text, streaming);
-  const byIndex = new Map<number, IStep>();
+  const byIndex = new Map<number, IActionStep>();
   for (const action of actions) {
     if (action.data.format !== 'fence') {
       byIndex.set(action.data.index, action);
@@ -553,7 +560,7 @@ function OutputPreview(props: { outputs: IOutput[] }): JSX.Element | null {
   );
 }
 
-function Observation(props: { step: IStep }): JSX.Element {
+function Observation(props: { step: IObservationStep }): JSX.Element {
   const text = String(props.step.data.text ?? '');
   const trans = useTrans();
   return (
