@@ -136,9 +136,6 @@ class StopSignal:
     def is_set(self) -> bool:
         return self._set
 
-    def clear(self) -> None:
-        self._set, self.reason = False, ""
-
     def listen(self, callback: Callable[[], None]) -> Callable[[], None]:
         self._listeners.append(callback)
         return lambda: self._listeners.remove(callback)
