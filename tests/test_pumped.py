@@ -27,8 +27,8 @@ async def test_the_events_come_through_and_the_result_is_read_after():
 async def test_the_result_read_before_the_end_is_an_error():
     counting = count_to(Episode(task="t"), 2)
     with pytest.raises(RuntimeError, match="before the work ended"):
-        counting.result
+        _ = counting.result
     async for _ in counting:
         with pytest.raises(RuntimeError):
-            counting.result
+            _ = counting.result
         break
