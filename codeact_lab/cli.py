@@ -37,6 +37,7 @@ from .evaluation.command import add_eval_parser, eval_command
 from .export import episode_from_notebook, episode_to_notebook
 from .export_command import add_export_parser, export_command
 from .local_model import resolve_model
+from .settings_table import ACTION_TIMEOUT, BASE_URL, MAX_TURNS, MODEL, TEMPERATURE
 from .transcript import TranscriptPrinter
 
 EXIT_CODES = {
@@ -59,17 +60,15 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     r = sub.add_parser("run", help="run one episode in a fresh kernel and write it as a notebook")
     r.add_argument("task", help="what the agent should do")
-    r.add_argument("--model", help="model name (default: config, CODEACT_MODEL)")
-    r.add_argument("--base-url", help="OpenAI-compatible endpoint (default: OPENAI_BASE_URL)")
+    MODEL.add_to(r)
+    BASE_URL.add_to(r)
     r.add_argument(
         "--api-key-env", help="environment variable holding the API key (default OPENAI_API_KEY)"
     )
-    r.add_argument("--max-turns", type=int, help="most model calls (default 10)")
-    r.add_argument(
-        "--timeout", type=float, help="seconds per action before the kernel is interrupted"
-    )
+    MAX_TURNS.add_to(r)
+    ACTION_TIMEOUT.add_to(r)
     r.add_argument("--budget", type=float, help="wall-clock seconds for the whole episode")
-    r.add_argument("--temperature", type=float)
+    TEMPERATURE.add_to(r)
     r.add_argument("--max-tokens", type=int, help="most tokens per model reply")
     r.add_argument("--kernel", default="python3", help="kernel name (default python3)")
     r.add_argument("--output", "-o", help="notebook to write (default codeact-<id>.ipynb)")

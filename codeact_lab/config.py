@@ -25,6 +25,15 @@ from .agent.llm import public_endpoint
 from .agent.notebook_view import DEFAULT_BUDGET_TOKENS as DEFAULT_NOTEBOOK_TOKENS
 from .agent.prompts import PROMPT_VERSION, SYSTEM_PROMPT
 from .local_model.settings import LocalModelSettings
+from .settings_table import (
+    ACTION_TIMEOUT,
+    APPROVAL,
+    BASE_URL,
+    DESCRIBE_NOTEBOOK,
+    MAX_TURNS,
+    MODEL,
+    TEMPERATURE,
+)
 
 CONFIG_FILES = ("jupyter_server_config", "codeact_lab_config")
 # What the openai client reads from the environment on its own, besides the base URL.
@@ -41,17 +50,16 @@ OPENAI_CREDENTIAL_VARIABLES = (
 class CodeAct(LocalModelSettings, Configurable):
     """Settings of codeact-lab's agent: model endpoint, limits, prompt."""
 
-    model = Unicode(help="Model name sent to the endpoint (env CODEACT_MODEL).").tag(config=True)
-    base_url = Unicode(
-        "", help="OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1 (env OPENAI_BASE_URL)."
-    ).tag(config=True)
+    # The settings a user may also choose per episode: default and help from their table.
+    model = Unicode(help=MODEL.help).tag(config=True)
+    base_url = Unicode(BASE_URL.default, help=BASE_URL.help).tag(config=True)
     api_key = Unicode(
         "", help="API key. Prefer api_key_env: a key in a config file is easy to leak."
     ).tag(config=True)
     api_key_env = Unicode(
         "OPENAI_API_KEY", help="Name of the environment variable that holds the API key."
     ).tag(config=True)
-    temperature = Float(0.0, help="Sampling temperature.").tag(config=True)
+    temperature = Float(TEMPERATURE.default, help=TEMPERATURE.help).tag(config=True)
     max_tokens = Int(1024, help="Most tokens one model reply may have (0: no limit).").tag(
         config=True
     )
@@ -91,10 +99,8 @@ class CodeAct(LocalModelSettings, Configurable):
         "OPENAI_CUSTOM_HEADERS, ...). Off: they are taken out of every kernel's environment, "
         "so code the model writes cannot read them, in any encoding.",
     ).tag(config=True)
-    max_turns = Int(10, help="Most model calls for one user message.").tag(config=True)
-    action_timeout = Float(
-        60.0, help="Seconds one code action may run before the kernel is interrupted."
-    ).tag(config=True)
+    max_turns = Int(MAX_TURNS.default, help=MAX_TURNS.help).tag(config=True)
+    action_timeout = Float(ACTION_TIMEOUT.default, help=ACTION_TIMEOUT.help).tag(config=True)
     budget = Float(0.0, help="Wall-clock seconds for one user message (0: no limit).").tag(
         config=True
     )
@@ -104,9 +110,9 @@ class CodeAct(LocalModelSettings, Configurable):
     vision = Bool(False, help="Send images (plots) to the model; for vision models.").tag(
         config=True
     )
-    approval = CaselessStrEnum(
-        ["auto", "ask"], "auto", help="Run actions at once (auto) or ask before each (ask)."
-    ).tag(config=True)
+    approval = CaselessStrEnum(list(APPROVAL.choices), APPROVAL.default, help=APPROVAL.help).tag(
+        config=True
+    )
     system_prompt = Unicode(
         SYSTEM_PROMPT, help="System prompt, with {tools} and {context} slots."
     ).tag(config=True)
@@ -120,11 +126,9 @@ class CodeAct(LocalModelSettings, Configurable):
     describe_kernel = Bool(
         True, help="Tell the model the kernel's variables and tools at the start of an episode."
     ).tag(config=True)
-    describe_notebook = Bool(
-        True,
-        help="Show the model the notebook it works in: its cells, outputs and latest error "
-        "when an episode starts, what the user changed with each follow-up.",
-    ).tag(config=True)
+    describe_notebook = Bool(DESCRIBE_NOTEBOOK.default, help=DESCRIBE_NOTEBOOK.help).tag(
+        config=True
+    )
     notebook_context_tokens = Int(
         DEFAULT_NOTEBOOK_TOKENS,
         min=100,
@@ -135,7 +139,7 @@ class CodeAct(LocalModelSettings, Configurable):
 
     @default("model")
     def _default_model(self) -> str:
-        return os.environ.get("CODEACT_MODEL", "gpt-4o-mini")
+        return os.environ.get("CODEACT_MODEL", str(MODEL.default))
 
     def resolved_api_key(self) -> str | None:
         return self.api_key or os.environ.get(self.api_key_env or "OPENAI_API_KEY") or None

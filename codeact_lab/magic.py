@@ -28,6 +28,8 @@ from IPython.core.interactiveshell import InteractiveShell
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 from IPython.display import display
 
+from .settings_table import PER_EPISODE, Setting
+
 MIME_TYPE = "application/vnd.codeact-lab.episode+json"
 FALLBACK = (
     "%codeact needs JupyterLab with codeact-lab to run this episode on the server "
@@ -35,6 +37,8 @@ FALLBACK = (
     "`%codeact --inline TASK`, which runs the agent inside this kernel."
 )
 USAGE = "usage: %codeact [--inline] [--approve|--auto] [--max-turns N] [--model NAME] TASK"
+# The options that take a value, and the per-episode setting each sets.
+VALUE_OPTIONS = {setting.magic: setting for setting in PER_EPISODE if setting.magic}
 
 
 class UsageError(ValueError):
@@ -59,23 +63,30 @@ def parse(line: str, cell: str | None) -> Request:
             request.inline = True
         elif option in ("--approve", "--auto"):
             request.settings["approval"] = "ask" if option == "--approve" else "auto"
-        elif option in ("--max-turns", "--model"):
+        elif option in VALUE_OPTIONS:
             value, _, rest = rest.partition(" ")
             rest = rest.lstrip()
             if not value:
                 raise UsageError(f"{option} needs a value")
-            if option == "--max-turns":
-                if not value.isdigit() or not 1 <= int(value) <= 100:
-                    raise UsageError("--max-turns must be a number from 1 to 100")
-                request.settings["max_turns"] = int(value)
-            else:
-                request.settings["model"] = value
+            setting = VALUE_OPTIONS[option]
+            request.settings[setting.name] = _value(setting, option, value)
         else:
             raise UsageError(f"unknown option {option}")
     request.task = "\n".join(part for part in (rest, (cell or "").strip()) if part).strip()
     if not request.task:
         raise UsageError("no task given")
     return request
+
+
+def _value(setting: Setting[Any], option: str, value: str) -> str | int:
+    """An option's value, checked against the settings table as the server would."""
+    if setting.type is int:
+        assert setting.low is not None and setting.high is not None
+        low, high = int(setting.low), int(setting.high)
+        if not value.isdigit() or not low <= int(value) <= high:
+            raise UsageError(f"{option} must be a number from {low} to {high}")
+        return int(value)
+    return value
 
 
 def kernel_id() -> str | None:

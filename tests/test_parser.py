@@ -108,7 +108,6 @@ def test_empty_execute_block_is_not_an_action():
 def test_closed_solution():
     reply = parse_reply("The answer is ready.\n<solution>\n  42  \n</solution>\nBye.")
     assert reply.solution == "42"
-    assert reply.solution_start == len("The answer is ready.\n")
     assert reply.actions == []
     assert "42" not in reply.prose
     assert reply.prose.startswith("The answer is ready.") and reply.prose.endswith("Bye.")
@@ -117,7 +116,6 @@ def test_closed_solution():
 def test_unclosed_solution_runs_to_end():
     reply = parse_reply("Done. <solution>The mean is 3.5\nand the max is 9")
     assert reply.solution == "The mean is 3.5\nand the max is 9"
-    assert reply.solution_start == len("Done. ")
     assert reply.prose == "Done."
 
 
@@ -137,24 +135,17 @@ def test_action_after_solution_keeps_its_offset_in_the_reply():
     reply = parse_reply(text)
     assert [a.code for a in reply.actions] == ["b = 2"]
     assert reply.actions[0].start == text.index("<execute>")
-    assert reply.solution_after_actions is False
 
 
-def test_solution_after_actions():
+def test_actions_and_a_solution_in_one_reply_are_all_kept():
+    # The loop runs the actions, then reviews the answer against what they did.
     reply = parse_reply("<execute>x = 1</execute>\n<solution>2</solution>")
-    assert reply.solution == "2"
-    assert reply.solution_after_actions is True
-    # Solution first, then an action: the answer does not follow the last action.
+    assert [a.code for a in reply.actions] == ["x = 1"] and reply.solution == "2"
     reply = parse_reply("<solution>2</solution>\n<execute>x = 1</execute>")
-    assert reply.solution_after_actions is False
-    # An action on each side: the last action comes after the solution.
+    assert [a.code for a in reply.actions] == ["x = 1"] and reply.solution == "2"
     text = "<execute>a</execute>x<solution>s</solution>y<execute>b</execute>"
     reply = parse_reply(text)
-    assert [a.code for a in reply.actions] == ["a", "b"]
-    assert reply.solution_after_actions is False
-    # No actions, or no solution: False.
-    assert parse_reply("<solution>2</solution>").solution_after_actions is False
-    assert parse_reply("<execute>x = 1</execute>").solution_after_actions is False
+    assert [a.code for a in reply.actions] == ["a", "b"] and reply.solution == "s"
 
 
 # ---------------------------------------------------------------------------
@@ -215,9 +206,7 @@ def test_plain_prose_has_no_actions_and_no_solution():
     reply = parse_reply(text)
     assert reply.actions == []
     assert reply.solution is None
-    assert reply.solution_start == -1
     assert reply.prose == text.strip()
-    assert reply.solution_after_actions is False
 
 
 def test_empty_and_non_string_input():

@@ -20,8 +20,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
-from typing import Any, Protocol
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar
 
 from . import code_answer
 from .answer_review import PROSE, Review, answers_in_prose, prose_reply_note, review_answer
@@ -42,7 +42,7 @@ from .messages import prompt_parts
 from .notebook_view import NotebookContext
 from .observation import format_observation
 from .output_patch import OutputTracker
-from .parser import ParsedAction, parse_reply
+from .parser import ParsedAction, ParsedReply, parse_reply
 from .prompts import (
     CODE_ANSWER_AFTER_FAILURE,
     EMPTY_REPLY,
@@ -64,6 +64,7 @@ from .prompts import (
     USERS_FINAL_ANSWER,
     PromptTemplate,
 )
+from .pumped import Done, pumped
 from .repetition import earlier_identical, identical_in_a_row, returned
 from .tokens import DEFAULT_CONTEXT_TOKENS, DEFAULT_REPLY_TOKENS
 
@@ -135,9 +136,6 @@ class StopSignal:
     def is_set(self) -> bool:
         return self._set
 
-    def clear(self) -> None:
-        self._set, self.reason = False, ""
-
     def listen(self, callback: Callable[[], None]) -> Callable[[], None]:
         self._listeners.append(callback)
         return lambda: self._listeners.remove(callback)
@@ -151,7 +149,34 @@ class _OutOfTime(Exception):
     pass
 
 
-_DONE = object()
+Emit = Callable[[Event], None]  # how a piece of work hands the loop an event
+T = TypeVar("T")
+
+
+def _cancel(task: asyncio.Future[T]) -> None:
+    task.cancel()
+
+
+@dataclass
+class _Plan:
+    """What a reply asks for: its actions to consider (cut to the policy's limits), the
+    notes on those that were cut."""
+
+    reply: ParsedReply
+    actions: list[ParsedAction]
+    notes: list[str]
+
+
+@dataclass
+class _Ran:
+    """What running a reply's actions came to."""
+
+    results: list[tuple[Step, ExecutionResult | None]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    failed: bool = False
+    stuck: bool = False  # an action repeated a third time in a row: not run
+    answer: str | None = None  # what an action gave final_answer()
+    answered_by: str = ""  # the action whose final_answer() ends the episode
 
 
 class _Run:
@@ -193,23 +218,24 @@ class _Run:
         self.token_counts: dict[tuple[Any, ...], int] = {}  # condense's, from turn to turn
 
     # ---- helpers that run a task while forwarding the events its callbacks make ----
+    @pumped
     async def _pump(
         self,
-        work: Callable[[asyncio.Queue[Any]], Awaitable[Any]],
-        on_stop: Callable[[asyncio.Future[Any]], Any],
+        work: Callable[[Emit], Awaitable[T]],
+        on_stop: Callable[[asyncio.Future[T]], None],
         *,
         use_deadline: bool = True,
-    ) -> AsyncIterator[Any]:
-        """Run ``work(queue)``; yield what it puts in the queue, then ``(_DONE, result)``.
+    ) -> AsyncIterator[Event | Done[T]]:
+        """Run ``work(emit)``: its events as it emits them, then its result.
 
         On a stop, ``on_stop`` is called (cancel or interrupt) and the work is awaited.
         With ``use_deadline``, the wall-clock budget cancels the work and raises
         ``_OutOfTime``; an action is not cancelled (its timeout is cut to the budget
         instead, so the kernel is interrupted, never abandoned mid-run).
         """
-        queue: asyncio.Queue[Any] = asyncio.Queue()
-        task = asyncio.ensure_future(work(queue))
-        task.add_done_callback(lambda _: queue.put_nowait(_DONE))
+        queue: asyncio.Queue[Event | None] = asyncio.Queue()  # None: the work ended
+        task = asyncio.ensure_future(work(queue.put_nowait))
+        task.add_done_callback(lambda _: queue.put_nowait(None))
         unlisten = self.stop.listen(lambda: on_stop(task))
         try:
             if self.stop.is_set():
@@ -224,16 +250,16 @@ class _Run:
                     task.cancel()
                     await asyncio.gather(task, return_exceptions=True)
                     raise _OutOfTime() from None
-                if item is _DONE:
+                if item is None:
                     break
                 yield item
             while not queue.empty():  # events made just before the task finished
                 item = queue.get_nowait()
-                if item is not _DONE:
+                if item is not None:
                     yield item
             if task.cancelled():
                 raise _Stopped()
-            yield (_DONE, task.result())
+            yield Done(task.result())
         finally:
             unlisten()
             if not task.done():
@@ -316,22 +342,39 @@ class _Run:
             yield ep.step_event(EventType.ERROR, StepKind.ERROR, message=message, kind="internal")
             yield ep.event(EventType.FINAL, state=FinalState.FAILED.value, reason=message)
 
+    # ---- one turn, in phases: generate, plan, run, conclude ----
     async def _turn(self) -> AsyncIterator[Event]:
-        ep = self.ep
-        turn = ep.turns + 1
-        yield ep.event(EventType.TURN_STARTED, turn=turn)
+        turn = self.ep.turns + 1
+        yield self.ep.event(EventType.TURN_STARTED, turn=turn)
+        generating = self._generate(turn)
+        async for ev in generating:
+            yield ev
+        completion = generating.result
+        if not completion.text.strip():
+            yield self._observation(turn, EMPTY_REPLY, [], [])
+            return
+        plan = self._plan(completion)
+        if not plan.actions:
+            async for ev in self._without_actions(turn, completion, plan):
+                yield ev
+            return
+        running = self._run_actions(turn, plan)
+        async for ev in running:
+            yield ev
+        async for ev in self._conclude(turn, plan, running.result):
+            yield ev
+
+    @pumped
+    async def _generate(self, turn: int) -> AsyncIterator[Event | Done[Completion]]:
+        """Ask the model (its draft streams as deltas, retries are told), record its reply."""
         prompt = self._prompt()
-        completion: Completion | None = None
         asked = time.monotonic()
-        work = self._complete_work(turn, prompt.messages)
-        async for item in self._pump(work, lambda task: task.cancel()):
-            if isinstance(item, tuple) and item[0] is _DONE:
-                completion = item[1]
-            else:
-                yield item
-        assert completion is not None
+        completing = self._pump(self._complete_work(turn, prompt.messages), _cancel)
+        async for ev in completing:
+            yield ev
+        completion = completing.result
         usage = completion.usage.to_dict() if completion.usage else None
-        yield ep.step_event(
+        yield self.ep.step_event(
             EventType.ASSISTANT_MESSAGE,
             StepKind.ASSISTANT,
             text=completion.text,
@@ -342,10 +385,10 @@ class _Run:
             duration=round(time.monotonic() - asked, 4),  # the model's latency, retries included
             **prompt.record(self.context),  # what the model read: its size, what was shortened
         )
-        if not completion.text.strip():
-            yield self._observation(turn, EMPTY_REPLY, [], [])
-            return
+        yield Done(completion)
 
+    def _plan(self, completion: Completion) -> _Plan:
+        """The reply's actions that will be considered, and notes on the ones that won't."""
         reply = parse_reply(completion.text)
         notes: list[str] = []
         actions = list(reply.actions)
@@ -360,35 +403,41 @@ class _Run:
                 f"Only the first {self.policy.max_actions_per_reply} actions of your reply were run."
             )
             actions = actions[: self.policy.max_actions_per_reply]
+        return _Plan(reply, actions, notes)
 
-        if not actions:
-            if notes:  # the only action was cut off: tell the model, go on
-                yield self._observation(turn, "\n".join(notes), [], [])
-                return
-            if reply.solution is not None:
-                async for ev in self._answer(turn, reply.solution):
-                    yield ev
-                return
-            reminder = prose_reply_note(ep)
-            if reminder is not None:  # most often the answer, in prose: ask for it once
-                yield self._observation(turn, reminder, [], [], note=PROSE)
-                return
-            if answers_in_prose(ep):  # asked, it said it again in prose: that is its answer
-                async for ev in self._answer(turn, completion.text.strip()):
-                    yield ev
-                return
-            yield ep.event(
-                EventType.FINAL,
-                state=FinalState.REPLIED.value,
-                reason="the model replied without an action or a solution",
-            )
+    async def _without_actions(
+        self, turn: int, completion: Completion, plan: _Plan
+    ) -> AsyncIterator[Event]:
+        """A reply with nothing to run: a note, its answer, a reminder, or the end (REPLIED)."""
+        ep = self.ep
+        if plan.notes:  # the only action was cut off: tell the model, go on
+            yield self._observation(turn, "\n".join(plan.notes), [], [])
             return
+        if plan.reply.solution is not None:
+            async for ev in self._answer(turn, plan.reply.solution):
+                yield ev
+            return
+        reminder = prose_reply_note(ep)
+        if reminder is not None:  # most often the answer, in prose: ask for it once
+            yield self._observation(turn, reminder, [], [], note=PROSE)
+            return
+        if answers_in_prose(ep):  # asked, it said it again in prose: that is its answer
+            async for ev in self._answer(turn, completion.text.strip()):
+                yield ev
+            return
+        yield ep.event(
+            EventType.FINAL,
+            state=FinalState.REPLIED.value,
+            reason="the model replied without an action or a solution",
+        )
 
-        results: list[tuple[Step, ExecutionResult | None]] = []
-        failed = stuck = False
-        answer: str | None = None  # what an action gave final_answer(), else the <solution>
-        answered_by = ""  # the action whose final_answer() ends the episode
-        for index, action in enumerate(actions):
+    @pumped
+    async def _run_actions(self, turn: int, plan: _Plan) -> AsyncIterator[Event | Done[_Ran]]:
+        """Each action in order, until one fails, repeats itself a third time or answers:
+        the rest are recorded as skipped."""
+        ep = self.ep
+        ran = _Ran()
+        for index, action in enumerate(plan.actions):
             code, format_error = action.code, None
             if self.policy.translate_action is not None:
                 try:
@@ -399,89 +448,97 @@ class _Run:
             yield step_ev
             step = ep.find(step_ev.data["step"]["id"])
             assert step is not None
-            if not (failed or stuck or answered_by) and len(identical_in_a_row(ep, step)) >= 2:
-                stuck = True  # the third time in a row: not run, the turn ends below
-                self._not_run[step.id] = NOT_RUN_STUCK
-            elif answered_by:
-                self._not_run[step.id] = NOT_RUN_ANSWERED
-            if format_error is not None and not (
-                failed or stuck or answered_by or self.stop.is_set()
+            if not (ran.failed or ran.stuck or ran.answered_by) and (
+                len(identical_in_a_row(ep, step)) >= 2
             ):
-                error = {
-                    "output_type": "error",
-                    "ename": "ActionFormatError",
-                    "evalue": format_error,
-                    "traceback": [f"ActionFormatError: {format_error}"],
-                }
-                yield ep.event(
-                    EventType.ACTION_FINISHED,
-                    step_id=step.id,
-                    status=ActionStatus.ERROR.value,
-                    outputs=[error],
-                )
-                results.append((step, ExecutionResult(ActionStatus.ERROR, outputs=[error])))
-                failed = True
+                ran.stuck = True  # the third time in a row: not run, the turn ends below
+                self._not_run[step.id] = NOT_RUN_STUCK
+            elif ran.answered_by:
+                self._not_run[step.id] = NOT_RUN_ANSWERED
+            halted = ran.failed or ran.stuck or bool(ran.answered_by) or self.stop.is_set()
+            if format_error is not None and not halted:
+                yield self._format_error(step, format_error, ran)
                 continue
-            if failed or stuck or answered_by or self.stop.is_set():
+            if halted:
                 yield ep.event(
                     EventType.ACTION_FINISHED, step_id=step.id, status=ActionStatus.SKIPPED.value
                 )
-                results.append((step, None))
+                ran.results.append((step, None))
                 continue
-            result: ExecutionResult | None = None
-            async for item in self._approve_and_execute(step):
-                if isinstance(item, tuple) and item[0] is _DONE:
-                    result = item[1]
-                else:
-                    yield item
-            results.append((step, result))
+            executing = self._approve_and_execute(step)
+            async for ev in executing:
+                yield ev
+            result = executing.result
+            ran.results.append((step, result))
             given = self._code_answers.pop(step.id, None)
             if result is None or result.status is not ActionStatus.OK:
-                failed = True
+                ran.failed = True
                 if given is not None:
-                    notes.append(CODE_ANSWER_AFTER_FAILURE)
-                    answer, answered_by = given, ""  # refused below, as an answer of this reply
+                    ran.notes.append(CODE_ANSWER_AFTER_FAILURE)
+                    ran.answer, ran.answered_by = given, ""  # refused: an answer of this reply
             elif given is not None:
-                answer, answered_by = given, step.id  # the rest of the reply is not run
+                ran.answer, ran.answered_by = given, step.id  # the rest of the reply is not run
+        yield Done(ran)
 
-        if reply.used_fence:
+    def _format_error(self, step: Step, message: str, ran: _Ran) -> Event:
+        """An action its mode could not turn into code: it fails without running."""
+        error = {
+            "output_type": "error",
+            "ename": "ActionFormatError",
+            "evalue": message,
+            "traceback": [f"ActionFormatError: {message}"],
+        }
+        ran.results.append((step, ExecutionResult(ActionStatus.ERROR, outputs=[error])))
+        ran.failed = True
+        return self.ep.event(
+            EventType.ACTION_FINISHED,
+            step_id=step.id,
+            status=ActionStatus.ERROR.value,
+            outputs=[error],
+        )
+
+    async def _conclude(self, turn: int, plan: _Plan, ran: _Ran) -> AsyncIterator[Event]:
+        """The observation of what ran, then how the turn ends: the kernel died, a stop,
+        stuck, the answer taken, or (nothing yielded) on to the next turn."""
+        ep = self.ep
+        notes = [*plan.notes, *ran.notes]
+        if plan.reply.used_fence:
             notes.append(FORMAT_REMINDER)
-        if answer is None:
-            answer = reply.solution
-        if answer is not None and failed and CODE_ANSWER_AFTER_FAILURE not in notes:
+        answer = ran.answer if ran.answer is not None else plan.reply.solution
+        if answer is not None and ran.failed and CODE_ANSWER_AFTER_FAILURE not in notes:
             notes.append(SOLUTION_AFTER_FAILED_ACTION)
         review: Review | None = None
-        if answer is not None and not failed and not stuck:
+        if answer is not None and not ran.failed and not ran.stuck:
             review = review_answer(ep, answer, self.policy.verify_note)
             if review.note:
                 notes.append(review.note)
         if self._own_final_answer_unsaid():
             notes.append(USERS_FINAL_ANSWER)
         refused = None
-        if answer is not None and not stuck and (failed or (review and not review.accept)):
-            why = "failed_action" if failed else (review.why if review else "")
+        if answer is not None and not ran.stuck and (ran.failed or (review and not review.accept)):
+            why = "failed_action" if ran.failed else (review.why if review else "")
             refused = {"text": answer, "why": why}
-        text, images = self._observe(results, turn)
+        text, images = self._observe(ran.results, turn)
         yield self._observation(
             turn,
             "\n\n".join([text, *notes]),
             images,
-            [s.id for s, _ in results],
+            [s.id for s, _ in ran.results],
             refused_answer=refused,
         )
 
-        dead = [s for s, r in results if r is not None and r.status is ActionStatus.DEAD]
+        dead = [s for s, r in ran.results if r is not None and r.status is ActionStatus.DEAD]
         if dead:
             reason = f"the kernel died while running action {dead[0].id}"
             yield ep.step_event(EventType.ERROR, StepKind.ERROR, message=reason, kind="kernel")
             yield ep.event(EventType.FINAL, state=FinalState.FAILED.value, reason=reason)
         elif self.stop.is_set():
             raise _Stopped()
-        elif stuck or (review is not None and review.stuck):
-            reason = STUCK_ACTION if stuck else STUCK_ANSWER
+        elif ran.stuck or (review is not None and review.stuck):
+            reason = STUCK_ACTION if ran.stuck else STUCK_ANSWER
             yield ep.event(EventType.FINAL, state=FinalState.STUCK.value, reason=reason)
         elif answer is not None and review is not None and review.accept:
-            source = {"source": "code", "action_id": answered_by} if answered_by else {}
+            source = {"source": "code", "action_id": ran.answered_by} if ran.answered_by else {}
             yield ep.step_event(
                 EventType.SOLUTION, StepKind.SOLUTION, text=answer, turn=turn, **source
             )
@@ -523,15 +580,15 @@ class _Run:
 
     def _complete_work(
         self, turn: int, messages: list[dict[str, Any]]
-    ) -> Callable[[asyncio.Queue[Any]], Awaitable[Completion]]:
+    ) -> Callable[[Emit], Awaitable[Completion]]:
         ep = self.ep
 
-        async def work(queue: asyncio.Queue[Any]) -> Completion:
+        async def work(emit: Emit) -> Completion:
             def on_delta(text: str) -> None:
-                queue.put_nowait(ep.event(EventType.TEXT_DELTA, turn=turn, text=text))
+                emit(ep.event(EventType.TEXT_DELTA, turn=turn, text=text))
 
             def on_retry(attempt: int, reason: str, delay: float) -> None:
-                queue.put_nowait(
+                emit(
                     ep.event(
                         EventType.MODEL_RETRY,
                         turn=turn,
@@ -562,42 +619,61 @@ class _Run:
             approval=None,
         )
 
+    @pumped
     async def _approve_and_execute(
         self, step: Step, approver: Approver | None = None, *, use_policy: bool = True
-    ) -> AsyncIterator[Any]:
-        """Ask ``approver`` (else the policy's, unless ``use_policy`` is off), then run."""
-        ep = self.ep
+    ) -> AsyncIterator[Event | Done[ExecutionResult | None]]:
+        """Ask ``approver`` (else the policy's, unless ``use_policy`` is off), then run.
+        The result is None when the user rejected the action."""
         asked = approver or (self.policy.approver if use_policy else None)
         if asked is not None:
-            yield ep.event(EventType.AWAITING_APPROVAL, step_id=step.id)
-            decision: Decision | None = None
-
-            async def ask(_queue: asyncio.Queue[Any]) -> Decision:
-                assert asked is not None
-                return await asked(ep, step)
-
-            try:
-                async for item in self._pump(ask, lambda task: task.cancel()):
-                    decision = item[1]
-            except (_Stopped, _OutOfTime):
-                status = ActionStatus.SKIPPED.value
-                yield ep.event(EventType.ACTION_FINISHED, step_id=step.id, status=status)
-                raise
-            assert decision is not None
-            edit = {}
-            if decision.approve and decision.code not in (None, step.data["code"]):
-                edit = {"code": decision.code}  # the user's edit wins
-            yield ep.event(
-                EventType.APPROVAL,
-                step_id=step.id,
-                decision="approve" if decision.approve else "reject",
-                note=decision.note,
-                **edit,
-            )
-            if not decision.approve:
-                yield (_DONE, None)
+            approving = self._approval(step, asked)
+            async for ev in approving:
+                yield ev
+            if not approving.result.approve:
+                yield Done(None)
                 return
+        executing = self._execute(step)
+        async for ev in executing:
+            yield ev
+        yield Done(executing.result)
 
+    @pumped
+    async def _approval(
+        self, step: Step, approver: Approver
+    ) -> AsyncIterator[Event | Done[Decision]]:
+        """Wait for the user's decision on ``step``; a stop or the budget skips it."""
+        ep = self.ep
+        yield ep.event(EventType.AWAITING_APPROVAL, step_id=step.id)
+
+        async def ask(_emit: Emit) -> Decision:
+            return await approver(ep, step)
+
+        asking = self._pump(ask, _cancel)
+        try:
+            async for ev in asking:
+                yield ev
+        except (_Stopped, _OutOfTime):
+            status = ActionStatus.SKIPPED.value
+            yield ep.event(EventType.ACTION_FINISHED, step_id=step.id, status=status)
+            raise
+        decision = asking.result
+        edit = {}
+        if decision.approve and decision.code not in (None, step.data["code"]):
+            edit = {"code": decision.code}  # the user's edit wins
+        yield ep.event(
+            EventType.APPROVAL,
+            step_id=step.id,
+            decision="approve" if decision.approve else "reject",
+            note=decision.note,
+            **edit,
+        )
+        yield Done(decision)
+
+    @pumped
+    async def _execute(self, step: Step) -> AsyncIterator[Event | Done[ExecutionResult]]:
+        """Run the step's code in the kernel, its output streaming as OUTPUT patches."""
+        ep = self.ep
         yield ep.event(EventType.ACTION_STARTED, step_id=step.id)
         timeout = self.policy.action_timeout
         if self.deadline is not None:
@@ -607,14 +683,14 @@ class _Run:
         interval = self.policy.output_event_interval
         executor = self.executor
 
-        async def execute(queue: asyncio.Queue[Any]) -> ExecutionResult:
+        async def execute(emit_event: Emit) -> ExecutionResult:
             last = [0.0]
             sent = OutputTracker()  # live output goes out as patches: its cost is its size
 
             def emit(outputs: list[dict[str, Any]]) -> None:
                 patch = sent.patch(outputs)
                 if patch is not None:
-                    queue.put_nowait(self._output_event(step, outputs, patch))
+                    emit_event(self._output_event(step, outputs, patch))
 
             def on_output(outputs: list[dict[str, Any]]) -> None:
                 now = time.monotonic()
@@ -623,7 +699,7 @@ class _Run:
                     emit(outputs)
 
             def on_input(count: int | None) -> None:
-                queue.put_nowait(
+                emit_event(
                     ep.event(EventType.EXECUTE_INPUT, step_id=step.id, execution_count=count)
                 )
 
@@ -647,16 +723,13 @@ class _Run:
 
         interrupting: list[asyncio.Future[None]] = []  # held so the task is not collected
 
-        def interrupt(task: asyncio.Future[Any]) -> None:
+        def interrupt(_task: asyncio.Future[ExecutionResult]) -> None:
             interrupting.append(asyncio.ensure_future(executor.interrupt()))
 
-        result: ExecutionResult | None = None
-        async for item in self._pump(execute, interrupt, use_deadline=False):
-            if isinstance(item, tuple) and item[0] is _DONE:
-                result = item[1]
-            else:
-                yield item
-        assert result is not None
+        executing = self._pump(execute, interrupt, use_deadline=False)
+        async for ev in executing:
+            yield ev
+        result = executing.result
         status = result.status
         if status is ActionStatus.INTERRUPTED and not self.stop.is_set():
             status = ActionStatus.ERROR  # an interrupt from elsewhere (the user's own button)
@@ -671,7 +744,7 @@ class _Run:
             timeout=timeout if status is ActionStatus.TIMEOUT else None,
         )
         result.status = status
-        yield (_DONE, result)
+        yield Done(result)
 
     async def _restore(self, restore: Restore) -> AsyncIterator[Event]:
         """Run the earlier code as one action (approved first when asked), and tell the model."""
@@ -692,12 +765,10 @@ class _Run:
         yield step_ev
         step = ep.find(step_ev.data["step"]["id"])
         assert step is not None
-        result: ExecutionResult | None = None
-        async for item in self._approve_and_execute(step, restore.approver, use_policy=False):
-            if isinstance(item, tuple) and item[0] is _DONE:
-                result = item[1]
-            else:
-                yield item
+        running = self._approve_and_execute(step, restore.approver, use_policy=False)
+        async for ev in running:
+            yield ev
+        result = running.result
         self._code_answers.pop(step.id, None)  # earlier code's answer: not an answer now
         if result is None:
             text = RESTORE_REJECTED

@@ -38,28 +38,18 @@ class ParsedAction:
     code: str
     format: str = "tag"  # "tag" (<execute>) or "fence" (```python)
     unclosed: bool = False  # no closing tag / fence before the end of the reply
-    start: int = 0  # offset of the action in the reply (to order it against the solution)
+    start: int = 0  # offset of the action in the reply
 
 
 @dataclass
 class ParsedReply:
     actions: list[ParsedAction] = field(default_factory=list)
     solution: str | None = None
-    solution_start: int = -1
     prose: str = ""  # the reply without actions and solution
 
     @property
     def used_fence(self) -> bool:
         return any(a.format == "fence" for a in self.actions)
-
-    @property
-    def solution_after_actions(self) -> bool:
-        """True when an answer follows the last action (the model guessed the output)."""
-        return (
-            bool(self.actions)
-            and self.solution is not None
-            and (self.solution_start > self.actions[-1].start)
-        )
 
 
 def _execute_blocks(text: str) -> list[ParsedAction]:
@@ -123,7 +113,6 @@ def parse_reply(text: str) -> ParsedReply:
         actions = _fence_blocks(body)
     if solution:
         reply.solution = solution.group(1).strip()
-        reply.solution_start = solution.start()
         for a in actions:  # map offsets back to the original text
             if a.start >= solution.start():
                 a.start += offset_shift

@@ -28,6 +28,7 @@ from ..agent import ChatModel
 from ..agent.llm import public_endpoint
 from ..config import CodeAct, load_config_files
 from ..local_model import ResolvedModel, resolve_model
+from ..settings_table import ACTION_TIMEOUT, BASE_URL, MAX_TURNS, MODEL, TEMPERATURE
 from .harness import EvalSettings, run_pairs
 from .modes import ActionMode, parse_modes
 from .peer_smolagents import PEERS, Endpoint, require_smolagents, run_peer_tasks
@@ -51,13 +52,15 @@ def add_eval_parser(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--limit", type=int, help="only the first N tasks (after --tasks)")
     e.add_argument("--jobs", "-j", type=int, default=1, help="tasks at once, a kernel each")
     e.add_argument("--output", "-o", help="folder for the results (default eval-SUITE-MODEL)")
-    e.add_argument("--model", help="model name (default: config, CODEACT_MODEL)")
-    e.add_argument("--base-url", help="OpenAI-compatible endpoint (default: OPENAI_BASE_URL)")
+    MODEL.add_to(e)
+    BASE_URL.add_to(e)
     e.add_argument("--api-key-env", help="environment variable holding the API key")
-    e.add_argument("--max-turns", type=int, default=10, help="turn limit per task (10)")
-    e.add_argument("--temperature", type=float, default=0.0)
+    turns = MAX_TURNS.default
+    MAX_TURNS.add_to(e, default=turns, help=f"turn limit per task ({turns})")
+    TEMPERATURE.add_to(e, default=TEMPERATURE.default)
     e.add_argument("--max-tokens", type=int, default=512, help="per reply (512, as the paper)")
-    e.add_argument("--timeout", type=float, default=30.0, help="seconds per action (30)")
+    # eval's own default, shorter than a session's
+    ACTION_TIMEOUT.add_to(e, default=30.0, help="seconds per action (30)")
     e.add_argument("--kernel", default="python3", help="kernel name (python3)")
     e.add_argument("--no-plot", action="store_true", help="skip the PNG plot")
     e.add_argument(

@@ -49,6 +49,7 @@ from ..agent.restore import events_from_episode, restore_code
 from ..config import CodeAct
 from ..local_model import resolve_model
 from ..local_model.detect import LocalServerScout
+from ..settings_table import PER_EPISODE, Setting
 from . import validation
 from .errors import BadRequest, Conflict, EpisodeError, NotFound, TooLarge
 from .store import EpisodeStore, StoreError, summary_of
@@ -67,29 +68,10 @@ MAX_TASK_CHARS = 100_000
 Subscriber = Callable[[str], None]  # receives one JSON message
 
 
-def _model_name(value: Any, name: str) -> str:
-    if not isinstance(value, str) or len(value) > 200:
-        raise BadRequest(f"{name} must be a string of at most 200 characters")
-    return value
-
-
-def _approval(value: Any, name: str) -> str:
-    if value not in ("auto", "ask"):
-        raise BadRequest(f"{name} must be auto or ask")
-    return str(value)
-
-
-# Settings a client may choose per episode, and how each is checked (never coerced).
-OVERRIDES: dict[str, Callable[[Any, str], Any]] = {
-    "model": _model_name,
-    "base_url": validation.http_url,
-    "approval": _approval,
-    "max_turns": lambda v, name: validation.integer(v, name, 1, 100),
-    "action_timeout": lambda v, name: validation.number(v, name, 0, 86400, low_open=True),
-    "temperature": lambda v, name: validation.number(v, name, 0, 2),
-    # Only a way to turn it off: the server's setting decides whether the notebook is read.
-    "describe_notebook": lambda v, name: validation.boolean({name: v}, name, True),
-}
+# Settings a client may choose per episode, each checked (never coerced) against its row
+# of the settings table. describe_notebook is only a way to turn it off: the server's
+# setting decides whether the notebook is read.
+OVERRIDES: dict[str, Setting[Any]] = {setting.name: setting for setting in PER_EPISODE}
 
 
 def parse_overrides(raw: Any) -> dict[str, Any]:
@@ -103,7 +85,7 @@ def parse_overrides(raw: Any) -> dict[str, Any]:
             raise BadRequest(f"unknown setting {key!r}; allowed: {', '.join(OVERRIDES)}")
         if value in (None, ""):
             continue
-        parsed[key] = OVERRIDES[key](value, key)
+        parsed[key] = validation.setting(OVERRIDES[key], value)
     return parsed
 
 

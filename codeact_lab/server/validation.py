@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..agent.llm import _http
+from ..settings_table import Setting
 from .errors import BadRequest
 
 EPISODE_ID_PATTERN = re.compile(r"[0-9a-f]{32}")
@@ -64,6 +65,28 @@ def number(value: Any, name: str, low: float, high: float, *, low_open: bool = F
     if value < low or value > high or (low_open and value == low):
         bracket = "(" if low_open else "["
         raise BadRequest(f"{name} must be in {bracket}{low:g}, {high:g}]")
+    return value
+
+
+def setting(spec: Setting[Any], value: Any) -> Any:
+    """A per-episode setting's value, checked against its row of the settings table."""
+    name = spec.name
+    if spec.type is bool:
+        return boolean({name: value}, name, bool(spec.default))
+    if spec.type is int:
+        assert spec.low is not None and spec.high is not None
+        return integer(value, name, int(spec.low), int(spec.high))
+    if spec.type is float:
+        assert spec.low is not None and spec.high is not None
+        return number(value, name, spec.low, spec.high, low_open=spec.low_open)
+    if spec.url:
+        return http_url(value, name)
+    if spec.choices:
+        if value not in spec.choices:
+            raise BadRequest(f"{name} must be {' or '.join(spec.choices)}")
+        return str(value)
+    if not isinstance(value, str) or (spec.max_length and len(value) > spec.max_length):
+        raise BadRequest(f"{name} must be a string of at most {spec.max_length} characters")
     return value
 
 
