@@ -306,3 +306,38 @@ async def test_prose_again_after_the_reminder_is_the_answer_and_chat_ends_at_onc
     chat = Episode(task="hi")
     await drive(chat, make_llm(), executor)
     assert chat.state is FinalState.REPLIED and chat.turns == 1  # no code ran: no reminder
+
+
+# ---- the answer in the form the user asked for, not the worked example's ----
+async def test_a_single_named_answer_the_task_did_not_ask_for_is_its_value(
+    scripted, make_llm, executor
+):
+    """The system prompt's example answers as @total[value]; a small model copies that form
+    into tasks that never asked for it. The user gets the value, exactly as computed."""
+    scripted.script(
+        {"text": "<execute>\nprice = 1406.98\nfinal_answer(f'@price_nok[{price}]')\n</execute>"},
+    )
+    ep = Episode(task="What does the cheapest flight cost in NOK?")
+    await drive(ep, make_llm(), executor)
+    assert ep.state is FinalState.SOLVED and ep.solution == "1406.98"
+    scripted.script({"text": "<solution> @total[4] </solution>"})
+    ep = Episode(task="What is 2 + 2?")
+    await drive(ep, make_llm(), executor, Policy())
+    assert ep.solution == "4"
+
+
+async def test_a_named_answer_stays_when_asked_for_or_not_a_single_value(
+    scripted, make_llm, executor
+):
+    scripted.script({"text": "<solution>@total[4]</solution>"})
+    ep = Episode(task="What is 2 + 2? Answer as @total[value].")
+    await drive(ep, make_llm(), executor)
+    assert ep.solution == "@total[4]"
+    scripted.script({"text": "<solution>@a[1] @b[2]</solution>"})
+    ep = Episode(task="What are a and b?")
+    await drive(ep, make_llm(), executor)
+    assert ep.solution == "@a[1] @b[2]"  # two values: which one is meant is not ours to say
+    scripted.script({"text": "<solution>The total is @total[4].</solution>"})
+    ep = Episode(task="What is 2 + 2?")
+    await drive(ep, make_llm(), executor)
+    assert ep.solution == "The total is @total[4]."  # prose around it: left as written

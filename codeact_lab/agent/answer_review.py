@@ -13,6 +13,10 @@ send the same wrong answer again and again. Each of these gets one note, in this
 Notes 2 and 3 come once per episode: after them the answer is taken as it is. An answer
 that follows a successful action in the same reply is verified, so note 2 never applies.
 
+An answer that is one ``@name[value]`` and nothing else, when the request states no such
+form, is taken as its value (``as_asked``): that form is the worked example's, not the
+user's.
+
 A reply with neither code nor an answer, after code of the same request ran, is most
 often the answer in prose: it gets one reminder to give it in a form the loop takes
 (``prose_reply_note``); a second such reply right after it is taken as the answer
@@ -63,6 +67,19 @@ def answer_form(request: str) -> list[str]:
 
 def follows_form(answer: str, names: list[str]) -> bool:
     return all(re.search(rf"@{re.escape(name)}\[[^\]]*\]", answer) for name in names)
+
+
+_ONE_NAMED_VALUE = re.compile(r"@[A-Za-z_][A-Za-z0-9_]*\[([^\]]*)\]")
+
+
+def as_asked(episode: Episode, answer: str) -> str:
+    """The answer in the form the user asked for: one ``@name[value]`` and nothing else,
+    when the request states no such form, is its value. The worked example of the system
+    prompt answers in that form, and a small model copies it into every task."""
+    found = _ONE_NAMED_VALUE.fullmatch(answer.strip())
+    if found is None or answer_form(request_text(episode)):
+        return answer
+    return found.group(1).strip()
 
 
 def _noted(episode: Episode, why: str) -> bool:

@@ -24,7 +24,14 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
 from . import code_answer
-from .answer_review import PROSE, Review, answers_in_prose, prose_reply_note, review_answer
+from .answer_review import (
+    PROSE,
+    Review,
+    answers_in_prose,
+    as_asked,
+    prose_reply_note,
+    review_answer,
+)
 from .condense import Budget, ContextOverflow, Prompt, condense
 from .episode import (
     ActionStatus,
@@ -505,6 +512,7 @@ class _Run:
         if plan.reply.used_fence:
             notes.append(FORMAT_REMINDER)
         answer = ran.answer if ran.answer is not None else plan.reply.solution
+        answer = None if answer is None else as_asked(ep, answer)
         if answer is not None and ran.failed and CODE_ANSWER_AFTER_FAILURE not in notes:
             notes.append(SOLUTION_AFTER_FAILED_ACTION)
         review: Review | None = None
@@ -547,6 +555,7 @@ class _Run:
     async def _answer(self, turn: int, answer: str) -> AsyncIterator[Event]:
         """A reply that is only an answer: taken, refused with a note, or the end (stuck)."""
         ep = self.ep
+        answer = as_asked(ep, answer)
         review = review_answer(ep, answer, self.policy.verify_note)
         if review.stuck:
             yield ep.event(EventType.FINAL, state=FinalState.STUCK.value, reason=STUCK_ANSWER)
