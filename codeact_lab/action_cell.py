@@ -33,8 +33,8 @@ import re
 from typing import Any
 
 from .agent.episode import ActionStatus
+from .agent.notebook_view import CELL_METADATA_KEY
 
-CELL_METADATA_KEY = "codeact"
 FAILED_TAG = "raises-exception"
 _SPACES = re.compile(r"\s+")
 

@@ -35,7 +35,10 @@ export const FAILED_TAG = 'raises-exception';
 export interface ICellMark {
   episode: string;
   step: string;
-  /** An action's status (`ActionStatus`), as in an exported cell. */
+  /**
+   * An action's status (`ActionStatus`), as in an exported cell: the one last
+   * written here (a cell the user edited is not updated any more).
+   */
   status?: string;
   /** Live only: the hash of the source the applier last wrote. */
   written?: string;
