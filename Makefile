@@ -45,7 +45,8 @@ browser:
 
 test: install-test local-model browser lint typecheck jstest pytest ui-test
 
-# The frontend's reducer against the Python one (a fixture of events and the record).
+# The frontend's reducer against the Python one (a fixture of events and the record), and its
+# notebook cells against the export's (test/fixtures/cells.json).
 jstest:
 	cd labextension && $(JLPM) test
 

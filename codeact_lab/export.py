@@ -1,9 +1,10 @@
 """An episode as a Jupyter notebook (nbformat v4), re-runnable top to bottom, and back.
 
 The task, the model's prose and the answer are markdown cells; every action is a
-code cell with its real outputs and execution count. A failed action keeps its
-traceback and gets the ``raises-exception`` tag, which nbclient and nbconvert
-honour, so a re-run does not stop there (a note at the top says so). Provenance
+code cell (``action_cell.py``: the same cell the live notebook gets) with its real
+outputs and execution count. A failed action keeps its traceback and gets the
+``raises-exception`` tag, which nbclient and nbconvert honour, so a re-run does not
+stop there (a note at the top says so); an action that did not run is commented out. Provenance
 goes in the notebook's metadata: never an API key, never credentials.
 
 The notebook also carries the episode's record without its outputs (those are in
@@ -23,15 +24,10 @@ import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from . import __version__
+from .action_cell import FAILED_TAG, action_cell, runs
 from .agent import ActionStatus, Episode, EpisodeSettings, FinalState, Step, StepKind, parse_reply
 from .agent.redact import redact_all
 
-FAILED_STATUSES = {
-    ActionStatus.ERROR.value,
-    ActionStatus.TIMEOUT.value,
-    ActionStatus.INTERRUPTED.value,
-    ActionStatus.DEAD.value,
-}
 FAILED_NOTE = (
     "*Cells of actions that failed keep their error and carry the `raises-exception` tag, "
     "so running the notebook top to bottom goes past them.*"
@@ -69,29 +65,15 @@ def _record_without_outputs(episode: Episode) -> dict[str, Any]:
     return record
 
 
-def _cell_meta(episode: Episode, step_id: str, **extra: Any) -> dict[str, Any]:
-    return {"codeact": {"episode": episode.id, "step": step_id, **extra}}
+def _cell_meta(episode: Episode, step_id: str) -> dict[str, Any]:
+    return {"codeact": {"episode": episode.id, "step": step_id}}
 
 
 def _action_cells(episode: Episode, step: Step, code_only: bool) -> list[Any]:
-    d = step.data
-    status = d.get("status")
-    if status in (ActionStatus.REJECTED.value, ActionStatus.SKIPPED.value, "pending"):
-        if code_only:
-            return []
-        why = "rejected by the user" if status == "rejected" else "not run"
-        text = f"*Action {why}:*\n\n```python\n{d['code']}\n```"
-        return [new_markdown_cell(text, metadata=_cell_meta(episode, step.id))]
-    meta = _cell_meta(episode, step.id, status=status)
-    if status in FAILED_STATUSES:
-        meta["tags"] = ["raises-exception"]
-    cell = new_code_cell(
-        d["code"],
-        outputs=[nbformat.from_dict(o) for o in d.get("outputs") or []],
-        execution_count=d.get("execution_count"),
-        metadata=meta,
-    )
-    return [cell]
+    status = ActionStatus(step.data["status"])
+    if code_only and not runs(status, live=False):
+        return []  # only the code that ran
+    return [new_code_cell(**action_cell(episode.id, step.id, step.data))]
 
 
 def _other_cells(episode: Episode, step: Step, user_messages: int) -> list[Any]:
@@ -127,7 +109,7 @@ def episode_to_notebook(
         elif not code_only:
             user_messages += step.kind is StepKind.USER
             cells += _other_cells(episode, step, user_messages)
-    if any("raises-exception" in c.metadata.get("tags", []) for c in cells):
+    if any(FAILED_TAG in c.metadata.get("tags", []) for c in cells):
         cells.insert(1 if not code_only else 0, new_markdown_cell(FAILED_NOTE))
     if not code_only and episode.state not in (None, FinalState.SOLVED):
         assert episode.state is not None
@@ -189,6 +171,7 @@ def markdown_without_remote_fetches(markdown: str) -> str:
 _EPISODE_ID = re.compile(r"[0-9a-f]{32}")
 _STEP_ID = re.compile(r"[0-9]{1,6}-[a-z]{1,16}")
 _STEP_KINDS = {kind.value for kind in StepKind}
+_ACTION_STATUSES = {status.value for status in ActionStatus}
 
 
 def _check_record(record: dict[str, Any]) -> None:
@@ -211,6 +194,8 @@ def _check_record(record: dict[str, Any]) -> None:
             raise ValueError("each step's time must be a number")
         if step["kind"] == "action" and not isinstance(step["data"].get("code"), str):
             raise ValueError("each action step must have its code as a string")
+        if step["kind"] == "action" and step["data"].get("status") not in _ACTION_STATUSES:
+            raise ValueError(f"bad action status {str(step['data'].get('status'))[:40]!r}")
 
 
 def episode_from_notebook(nb: nbformat.NotebookNode) -> Episode:

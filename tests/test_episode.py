@@ -15,6 +15,7 @@ from codeact_lab.agent.episode import (
     FinalState,
     StepKind,
     Usage,
+    status_of,
 )
 
 
@@ -359,3 +360,25 @@ def test_the_frontends_reducer_fixture_matches_this_reducer():
     for event in fixture["events"]:
         episode.apply(Event.from_dict(event))
     assert episode.to_dict() == fixture["expected"]
+
+
+def test_action_status_groups():
+    """One definition of each group (labextension/src/status.ts mirrors them)."""
+    by = {
+        group: {s.value for s in ActionStatus if getattr(s, group)}
+        for group in ("unfinished", "failed", "ran", "completed")
+    }
+    assert by["unfinished"] == {"pending", "awaiting_approval", "running"}
+    assert by["failed"] == {"error", "timeout", "interrupted", "dead", "restarted"}
+    assert by["ran"] == by["failed"] | {"ok", "running"}
+    assert by["completed"] == {"ok", "error"}
+    never_ran = {s.value for s in ActionStatus} - by["ran"] - by["unfinished"]
+    assert never_ran == {"rejected", "skipped"}
+
+
+def test_status_of_an_action_step_only():
+    ep = Episode(task="t")
+    ep.step_event(EventType.ACTION, StepKind.ACTION, code="x", status="restarted")
+    ep.step_event(EventType.ACTION, StepKind.ACTION, code="x", status="from_a_newer_version")
+    ep.step_event(EventType.SOLUTION, StepKind.SOLUTION, text="1")
+    assert [status_of(s) for s in ep.steps] == [ActionStatus.RESTARTED, None, None]

@@ -61,6 +61,34 @@ class ActionStatus(str, Enum):
     RESTARTED = "restarted"  # the user restarted the kernel while it ran
     SKIPPED = "skipped"  # not run (an earlier action of the same reply failed, or a stop)
 
+    # The status groups, one definition each. labextension/src/status.ts mirrors them;
+    # labextension/test/fixtures/cells.json (make_cell_fixture.py) keeps the two in step.
+    @property
+    def unfinished(self) -> bool:
+        """Not final yet: a state only a live episode has (its status will change)."""
+        return self in (ActionStatus.PENDING, ActionStatus.AWAITING_APPROVAL, ActionStatus.RUNNING)
+
+    @property
+    def failed(self) -> bool:
+        """It ran and did not succeed: its cell keeps the error (the `raises-exception` tag)."""
+        return self in (
+            ActionStatus.ERROR,
+            ActionStatus.TIMEOUT,
+            ActionStatus.INTERRUPTED,
+            ActionStatus.DEAD,
+            ActionStatus.RESTARTED,
+        )
+
+    @property
+    def ran(self) -> bool:
+        """The code went to the kernel (it may still be running): it has outputs and a count."""
+        return self in (ActionStatus.RUNNING, ActionStatus.OK) or self.failed
+
+    @property
+    def completed(self) -> bool:
+        """The code ran to its own end: it returned or raised (not cut off from outside)."""
+        return self in (ActionStatus.OK, ActionStatus.ERROR)
+
 
 def new_id() -> str:
     return uuid.uuid4().hex
@@ -143,6 +171,17 @@ class Step:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Step:
         return cls(id=data["id"], kind=StepKind(data["kind"]), time=data["time"], data=data["data"])
+
+
+def status_of(step: Step) -> ActionStatus | None:
+    """An action step's status; None for another kind of step or a status this version does
+    not know (a record written by a newer one)."""
+    if step.kind is not StepKind.ACTION:
+        return None
+    try:
+        return ActionStatus(step.data.get("status"))
+    except ValueError:
+        return None
 
 
 class EventType(str, Enum):

@@ -16,10 +16,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .episode import ActionStatus, Episode, Step, StepKind
+from .episode import ActionStatus, Episode, Step, StepKind, status_of
 from .observation import NO_OUTPUT, render_outputs, truncate_middle
 
-RAN = frozenset({ActionStatus.OK.value, ActionStatus.ERROR.value, ActionStatus.TIMEOUT.value})
+
+def _repeats(step: Step) -> bool:
+    """Whether it ran (ok, error or timeout): the same code would end the same way again,
+    unlike a stop, a restart or a dead kernel, which came from outside."""
+    status = status_of(step)
+    return status is not None and (status.completed or status is ActionStatus.TIMEOUT)
 
 
 def same_answer(a: str, b: str) -> bool:
@@ -43,7 +48,7 @@ def identical_in_a_row(episode: Episode, step: Step) -> list[Step]:
             break
         if other.kind is not StepKind.ACTION:
             continue
-        if other.data["code"].strip() != code or other.data.get("status") not in RAN:
+        if other.data["code"].strip() != code or not _repeats(other):
             break
         row.append(other)
     return row

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .episode import ActionStatus, Episode, Event, EventType, StepKind
+from .episode import ActionStatus, Episode, Event, EventType, StepKind, status_of
 from .executor import Executor
 
 # The event that adds each kind of step to an episode.
@@ -40,7 +40,8 @@ async def restore_kernel_state(episode: Episode, executor: Executor, timeout: fl
     interrupted or killed the kernel are not run again. Returns how many ran."""
     count = 0
     for step in episode.steps_of(StepKind.ACTION):
-        if step.data.get("status") in (ActionStatus.OK.value, ActionStatus.ERROR.value):
+        status = status_of(step)
+        if status is not None and status.completed:
             await executor.execute(step.data["code"], timeout)
             count += 1
     return count

@@ -22,7 +22,7 @@ from typing import Any
 from jupyter_core.paths import jupyter_data_dir
 
 from ..agent import Episode, Event, EventType, StepKind
-from ..agent.episode import TRANSIENT_EVENTS, ActionStatus, FinalState
+from ..agent.episode import TRANSIENT_EVENTS, ActionStatus, FinalState, status_of
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS episodes (
@@ -62,13 +62,6 @@ CREATE TABLE IF NOT EXISTS events (
 
 def default_db_path() -> str:
     return os.path.join(jupyter_data_dir(), "codeact_lab", "episodes.sqlite")
-
-
-UNFINISHED_ACTIONS = {
-    ActionStatus.PENDING.value,
-    ActionStatus.AWAITING_APPROVAL.value,
-    ActionStatus.RUNNING.value,
-}
 
 
 def summary_of(episode: Episode) -> dict[str, Any]:
@@ -400,7 +393,8 @@ class EpisodeStore:
                 continue
             try:
                 for step in episode.steps_of(StepKind.ACTION):
-                    if step.data.get("status") in UNFINISHED_ACTIONS:
+                    status = status_of(step)
+                    if status is not None and status.unfinished:
                         self.append(
                             episode,
                             episode.event(

@@ -4,14 +4,16 @@
  *
  * - Each action step becomes a code cell with its source, outputs and
  *   execution count; the answer becomes a markdown cell `**Answer:** ...`.
- *   Both carry the cell metadata `codeact: {episode, step}`.
+ *   Both carry the cell metadata `codeact: {episode, step}` (an action's
+ *   adds `status` and `written`). The cells are written by episodecells.ts,
+ *   which renders an action as the export does (codeact_lab/action_cell.py).
  * - A cell goes after the episode's previous cell; the first one after the
  *   anchor cell (the active cell when the task was sent), else at the end.
  * - The cell of an action appears as soon as the model proposes it, so that
  *   with approval on the user can read it in place before approving.
  *   A rejected action keeps its cell, commented out with the user's note and
  *   without outputs: the notebook shows what was refused and "Run all" cannot
- *   run it by accident. A skipped action keeps its code, without outputs.
+ *   run it by accident. A skipped action is commented out the same way.
  * - It is idempotent: a step's cell is looked up by `metadata.codeact.step`
  *   before anything is inserted, so applying an event twice (or replaying a
  *   whole episode) changes nothing. The notebook's own metadata lists the
@@ -31,15 +33,9 @@
  * - Every edit goes through the shared model, so real-time collaboration
  *   propagates it like a user's edit.
  */
-import type {
-  ISharedCell,
-  ISharedCodeCell,
-  ISharedNotebook
-} from '@jupyter/ydoc';
+import type { ISharedCodeCell, ISharedNotebook } from '@jupyter/ydoc';
 
 import { IDocumentManager } from '@jupyterlab/docmanager';
-
-import type { IOutput } from '@jupyterlab/nbformat';
 
 import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 
@@ -47,6 +43,13 @@ import { IDisposable } from '@lumino/disposable';
 
 import { Signal } from '@lumino/signaling';
 
+import {
+  actionSource,
+  deleteEpisodeCells,
+  findCell,
+  markOf,
+  syncStep
+} from './episodecells';
 import { EpisodeRegistry } from './episodes';
 
 import {
@@ -56,65 +59,6 @@ import {
   IEpisodeEvent,
   IStep
 } from './model';
-import { markdownWithoutRemoteFetches } from './noremote';
-
-/** The cell metadata key that ties a cell to its episode step. */
-export const CELL_METADATA_KEY = 'codeact';
-
-/** Statuses whose cell keeps the traceback: "Run all" must not stop there. */
-const FAILED = new Set([
-  'error',
-  'timeout',
-  'interrupted',
-  'dead',
-  'restarted'
-]);
-
-/** Statuses of an action that has not run (yet, or ever): no outputs. */
-const NOT_RUN = new Set([
-  'pending',
-  'awaiting_approval',
-  'rejected',
-  'skipped'
-]);
-
-interface ICellMark {
-  episode: string;
-  step: string;
-  /** The hash of the source the applier last wrote (see `sourceHash`). */
-  written?: string;
-}
-
-/**
- * A short hash of a cell's source (FNV-1a, 32 bits): enough to tell whether
- * the user changed what the applier wrote, without copying the code again.
- */
-export function sourceHash(source: string): string {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < source.length; i++) {
-    hash ^= source.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193) >>> 0;
-  }
-  return hash.toString(16).padStart(8, '0');
-}
-
-/**
- * The source of an action's cell: a rejected action is commented out.
- */
-export function actionSource(data: IActionData): string {
-  if (data.status !== 'rejected') {
-    return data.code;
-  }
-  const note = data.approval?.note;
-  const header = note
-    ? `# Rejected by the user: ${note.replace(/\s+/g, ' ')}`
-    : '# Rejected by the user';
-  const body = data.code
-    .split('\n')
-    .map(line => (line ? `# ${line}` : '#'))
-    .join('\n');
-  return `${header}\n${body}`;
-}
 
 export class NotebookApplier implements IDisposable {
   constructor(
@@ -200,12 +144,7 @@ export class NotebookApplier implements IDisposable {
     undo?.stopCapturing();
     let removed = 0;
     shared.transact(() => {
-      for (let i = shared.cells.length - 1; i >= 0; i--) {
-        if (markOf(shared.cells[i])?.episode === model.id) {
-          shared.deleteCell(i);
-          removed++;
-        }
-      }
+      removed = deleteEpisodeCells(shared, model.id);
     });
     undo?.stopCapturing();
     return removed;
@@ -344,186 +283,12 @@ export class NotebookApplier implements IDisposable {
     model: EpisodeModel,
     step: IStep
   ): void {
-    if (step.kind !== 'action' && step.kind !== 'solution') {
-      return;
-    }
-    let cell = findCell(shared, model.id, step.id);
-    if (!cell) {
-      if (isApplied(shared, model.id, step.id)) {
-        return; // the user deleted it: leave it deleted
-      }
-      const index = insertionIndex(
-        shared,
-        model.id,
-        model.record.metadata.anchor_cell_id ?? null
-      );
-      const mark: ICellMark = { episode: model.id, step: step.id };
-      if (step.kind === 'solution') {
-        shared.insertCell(index, {
-          cell_type: 'markdown',
-          source: `**Answer:** ${markdownWithoutRemoteFetches(step.data.text ?? '')}`,
-          metadata: { [CELL_METADATA_KEY]: { ...mark } }
-        });
-        markApplied(shared, model.id, step.id);
-        return;
-      }
-      const data = step.data as IActionData;
-      cell = shared.insertCell(index, {
-        cell_type: 'code',
-        source: actionSource(data),
-        metadata: cellMetadata(mark, data),
-        outputs: [],
-        execution_count: null
-      });
-      markApplied(shared, model.id, step.id);
-    }
-    if (step.kind === 'action' && cell.cell_type === 'code') {
-      updateActionCell(cell as ISharedCodeCell, step.data as IActionData);
-    }
+    const anchor = model.record.metadata.anchor_cell_id ?? null;
+    syncStep(shared, model.id, anchor, step);
   }
 
   private _registry: EpisodeRegistry;
   private _tracker: INotebookTracker;
   private _docManager: IDocumentManager | null;
   private _disposed = false;
-}
-
-/**
- * The steps of each episode applied to a notebook, from its metadata.
- */
-function appliedSteps(shared: ISharedNotebook): {
-  [episode: string]: string[];
-} {
-  const meta = shared.getMetadata(CELL_METADATA_KEY) as any;
-  const applied = meta?.applied;
-  return applied && typeof applied === 'object' && !Array.isArray(applied)
-    ? applied
-    : {};
-}
-
-function isApplied(
-  shared: ISharedNotebook,
-  episode: string,
-  step: string
-): boolean {
-  const steps = appliedSteps(shared)[episode];
-  return Array.isArray(steps) && steps.includes(step);
-}
-
-function markApplied(
-  shared: ISharedNotebook,
-  episode: string,
-  step: string
-): void {
-  const meta = (shared.getMetadata(CELL_METADATA_KEY) as any) ?? {};
-  const applied = appliedSteps(shared);
-  shared.setMetadata(CELL_METADATA_KEY, {
-    ...meta,
-    applied: { ...applied, [episode]: [...(applied[episode] ?? []), step] }
-  });
-}
-
-function cellMetadata(mark: ICellMark, data: IActionData): any {
-  const written = sourceHash(actionSource(data));
-  const metadata: any = { [CELL_METADATA_KEY]: { ...mark, written } };
-  if (FAILED.has(data.status)) {
-    metadata.tags = ['raises-exception'];
-  }
-  return metadata;
-}
-
-function markOf(cell: ISharedCell): Partial<ICellMark> | undefined {
-  const mark = cell.getMetadata(CELL_METADATA_KEY);
-  return mark && typeof mark === 'object' && !Array.isArray(mark)
-    ? (mark as Partial<ICellMark>)
-    : undefined;
-}
-
-function findCell(
-  shared: ISharedNotebook,
-  episode: string,
-  step: string
-): ISharedCell | undefined {
-  return shared.cells.find(cell => {
-    const mark = markOf(cell);
-    return mark?.episode === episode && mark?.step === step;
-  });
-}
-
-/**
- * After the episode's last cell; else after the anchor cell; else at the end.
- */
-function insertionIndex(
-  shared: ISharedNotebook,
-  episode: string,
-  anchorId: string | null
-): number {
-  const cells = shared.cells;
-  for (let i = cells.length - 1; i >= 0; i--) {
-    if (markOf(cells[i])?.episode === episode) {
-      return i + 1;
-    }
-  }
-  if (anchorId) {
-    const anchor = cells.findIndex(cell => cell.id === anchorId);
-    if (anchor >= 0) {
-      return anchor + 1;
-    }
-  }
-  return cells.length;
-}
-
-/**
- * Set what changed: source, outputs, execution count and the
- * `raises-exception` tag of a failed action.
- */
-function updateActionCell(cell: ISharedCodeCell, data: IActionData): void {
-  const source = actionSource(data);
-  const mark = markOf(cell);
-  const current = cell.getSource();
-  if (current !== source) {
-    if (mark?.written !== sourceHash(current)) {
-      return; // the user changed this cell: it is theirs now
-    }
-    cell.setSource(source);
-  }
-  const written = sourceHash(source);
-  if (mark && mark.written !== written) {
-    cell.setMetadata(CELL_METADATA_KEY, { ...mark, written });
-  }
-  const outputs: IOutput[] = NOT_RUN.has(data.status)
-    ? []
-    : (data.outputs ?? []);
-  if (!sameOutputs(cell.getOutputs(), outputs)) {
-    cell.setOutputs(outputs);
-  }
-  const count = NOT_RUN.has(data.status)
-    ? null
-    : (data.execution_count ?? null);
-  if (cell.execution_count !== count) {
-    cell.execution_count = count;
-  }
-  if (FAILED.has(data.status)) {
-    const tags = (cell.getMetadata('tags') as string[] | undefined) ?? [];
-    if (!tags.includes('raises-exception')) {
-      cell.setMetadata('tags', [...tags, 'raises-exception']);
-    }
-  }
-}
-
-/**
- * Compare outputs whatever the key order the shared model gives back.
- */
-function sameOutputs(a: IOutput[], b: IOutput[]): boolean {
-  return a.length === b.length && canonical(a) === canonical(b);
-}
-
-function canonical(value: unknown): string {
-  return JSON.stringify(value, (_key, v) =>
-    v && typeof v === 'object' && !Array.isArray(v)
-      ? Object.keys(v)
-          .sort()
-          .reduce((o: any, k) => ((o[k] = v[k]), o), {})
-      : v
-  );
 }

@@ -26,6 +26,8 @@ import { PromptSize } from './promptsize';
 
 import { Segment, splitReply } from './segments';
 
+import { isUnfinished } from './status';
+
 import { useTrans } from './trans';
 
 /**
@@ -221,11 +223,7 @@ export function Transcript(props: ITranscriptProps): JSX.Element {
   const waiting =
     model.running &&
     !Object.keys(live.drafts).length &&
-    !record.steps.some(
-      s =>
-        s.kind === 'action' &&
-        ['pending', 'awaiting_approval', 'running'].includes(s.data.status)
-    );
+    !record.steps.some(s => s.kind === 'action' && isUnfinished(s.data.status));
   if (waiting) {
     items.push(
       <div
