@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+Tools = dict[str, Callable[..., Any]]
 
 
 @dataclass(frozen=True)
@@ -16,3 +19,8 @@ class BuiltinTask:
     reference: str
     # Files the task's setup writes into its kernel's folder (see datasets.py).
     files: tuple[str, ...] = ()
+
+
+def stateless_tools(*functions: Callable[..., Any]) -> Callable[[], Tools]:
+    """A domain's ``make_tools`` when its tools keep no state: each under its own name."""
+    return lambda: {function.__name__: function for function in functions}

@@ -25,7 +25,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
-from .base import BuiltinTask
+from .base import BuiltinTask, stateless_tools
 from .datasets import FILES
 
 
@@ -47,8 +47,7 @@ def describe_csv(path: str, rows: int = 3) -> str:
     return f"{path}: {len(body)} rows; columns: {columns}\n{first}"
 
 
-def make_tools() -> dict[str, Callable[..., Any]]:
-    return {"list_files": list_files, "describe_csv": describe_csv}
+make_tools = stateless_tools(list_files, describe_csv)
 
 
 # ---- the expected answers, from the files' text ----

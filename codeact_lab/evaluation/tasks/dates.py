@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
-from typing import Any
 
-from .base import BuiltinTask
+from .base import BuiltinTask, stateless_tools
 
 # The company's holidays (its own calendar, not any country's).
 HOLIDAYS = {
@@ -52,14 +50,7 @@ def days_between(start: str, end: str) -> int:
     return (_date(end) - _date(start)).days
 
 
-def make_tools() -> dict[str, Callable[..., Any]]:
-    return {
-        "weekday": weekday,
-        "add_days": add_days,
-        "holidays": holidays,
-        "is_business_day": is_business_day,
-        "days_between": days_between,
-    }
+make_tools = stateless_tools(weekday, add_days, holidays, is_business_day, days_between)
 
 
 TASKS = [

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
-from .base import BuiltinTask
+from .base import BuiltinTask, stateless_tools
 
 
 def from_hex(data: str) -> str:
@@ -45,14 +42,7 @@ def count_vowels(text: str) -> int:
     return sum(1 for ch in str(text).lower() if ch in "aeiou")
 
 
-def make_tools() -> dict[str, Callable[..., Any]]:
-    return {
-        "from_hex": from_hex,
-        "reverse": reverse,
-        "shift_back": shift_back,
-        "swap_pairs": swap_pairs,
-        "count_vowels": count_vowels,
-    }
+make_tools = stateless_tools(from_hex, reverse, shift_back, swap_pairs, count_vowels)
 
 
 TASKS = [

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
-from .base import BuiltinTask
+from .base import BuiltinTask, stateless_tools
 
 _BASES = "UCAG"
 _AMINO = "FFLLSSSSYY**CC*WLLLLPPPPHHQQRRRRIIIMTTTTNNKKSSRRVVVVAAAADDEEGGGG"
@@ -61,15 +58,14 @@ def find_motif(seq: str, motif: str) -> list[int]:
     return [i for i in range(len(seq) - len(motif) + 1) if seq.startswith(motif, i)]
 
 
-def make_tools() -> dict[str, Callable[..., Any]]:
-    return {
-        "complement": complement,
-        "reverse_strand": reverse_strand,
-        "transcribe": transcribe,
-        "translate": translate,
-        "gc_content": gc_content,
-        "find_motif": find_motif,
-    }
+make_tools = stateless_tools(
+    complement,
+    reverse_strand,
+    transcribe,
+    translate,
+    gc_content,
+    find_motif,
+)
 
 
 SAMPLES = {

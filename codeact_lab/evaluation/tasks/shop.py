@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
-from .base import BuiltinTask
+from .base import BuiltinTask, stateless_tools
 
 # item: (category, unit price, units in stock)
 CATALOGUE: dict[str, tuple[str, float, int]] = {
@@ -69,14 +66,7 @@ def add_tax(amount: float, region: str) -> float:
     return round(float(amount) * (1 + TAX_RATES[key]), 2)
 
 
-def make_tools() -> dict[str, Callable[..., Any]]:
-    return {
-        "list_items": list_items,
-        "get_price": get_price,
-        "get_stock": get_stock,
-        "apply_discount": apply_discount,
-        "add_tax": add_tax,
-    }
+make_tools = stateless_tools(list_items, get_price, get_stock, apply_discount, add_tax)
 
 
 TASKS = [

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-from .base import BuiltinTask
+from .base import BuiltinTask, stateless_tools
 
 # (code, origin, destination, day, departure "HH:MM", minutes in the air, price in EUR)
 FLIGHTS = [
@@ -71,13 +70,7 @@ def convert(amount: float, from_currency: str, to_currency: str) -> float:
     return round(float(amount) * EUR_VALUE[src] / EUR_VALUE[dst], 2)
 
 
-def make_tools() -> dict[str, Callable[..., Any]]:
-    return {
-        "find_flights": find_flights,
-        "hotels": hotels,
-        "city_currency": city_currency,
-        "convert": convert,
-    }
+make_tools = stateless_tools(find_flights, hotels, city_currency, convert)
 
 
 TASKS = [
