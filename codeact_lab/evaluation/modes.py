@@ -84,7 +84,7 @@ ANSWER_FORMAT = (
 )
 # ... unless the task states the answer's form: "only a number" would contradict it.
 ANSWER_IN_STATED_FORM = (
-    "Give the answer in the form the question states, @name[value] for each value, "
+    "Give the answer in exactly the form the question states, every value in its place, "
     "between <solution> and </solution>."
 )
 
