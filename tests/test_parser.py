@@ -130,6 +130,22 @@ def test_execute_inside_solution_is_not_an_action():
     assert "print(2)" in reply.solution
 
 
+def test_an_unclosed_solution_around_a_whole_action_is_the_action():
+    """Small models open <solution> for their reasoning, then write the action in it and
+    never close it: that reply is prose and code to run, not an answer."""
+    text = (
+        "<solution>There is no column 'value'; I use 'price'.\n"
+        "<execute>\nprint(df['price'].mean())\n</execute>"
+    )
+    reply = parse_reply(text)
+    assert reply.solution is None
+    assert [a.code for a in reply.actions] == ["print(df['price'].mean())"]
+    assert reply.prose == "There is no column 'value'; I use 'price'."
+    # closed, it stays what it says it is: an answer that shows code
+    closed = parse_reply(text + "</solution>")
+    assert closed.actions == [] and "<execute>" in (closed.solution or "")
+
+
 def test_action_after_solution_keeps_its_offset_in_the_reply():
     text = "<solution>s</solution> then <execute>b = 2</execute>"
     reply = parse_reply(text)

@@ -98,12 +98,25 @@ def _fence_blocks(text: str) -> list[ParsedAction]:
     return actions
 
 
+def _opens_around_an_action(solution: re.Match[str]) -> bool:
+    """A <solution> never closed, around a whole <execute> block: small models open it for
+    their reasoning and then write the action in it; the reply is code to run, not an answer."""
+    if solution.group(0).rstrip().lower().endswith("</solution>"):
+        return False
+    inner = solution.group(1)
+    opened = _EXECUTE_OPEN.search(inner)
+    return opened is not None and _EXECUTE_CLOSE.search(inner, opened.end()) is not None
+
+
 def parse_reply(text: str) -> ParsedReply:
     reply = ParsedReply()
     if not isinstance(text, str) or not text:
         return reply
 
     solution = _SOLUTION.search(text)
+    if solution and _opens_around_an_action(solution):
+        text = text[: solution.start()] + text[solution.start(1) :]  # the tag alone goes
+        solution = None
     # Actions inside the solution are part of the answer, not to be run.
     body = text[: solution.start()] + text[solution.end() :] if solution else text
     offset_shift = (solution.end() - solution.start()) if solution else 0

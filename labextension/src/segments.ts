@@ -50,8 +50,30 @@ function dropPartialTag(text: string): string {
   return tags.some(t => t.startsWith(partial)) ? text.slice(0, m.index) : text;
 }
 
+/**
+ * A `<solution>` never closed, around a whole `<execute>` block, is small
+ * models' reasoning with the action in it: the action runs, so it shows as one
+ * (the same rule as the server's parser.py). The tag alone is dropped.
+ */
+function withoutSolutionAroundAction(text: string): string {
+  const open = /<solution>/i.exec(text);
+  if (!open) {
+    return text;
+  }
+  const rest = text.slice(open.index + open[0].length);
+  if (
+    /<\/solution>/i.test(rest) ||
+    !/<execute>[\s\S]*?<\/execute>/i.test(rest)
+  ) {
+    return text;
+  }
+  return text.slice(0, open.index) + rest;
+}
+
 export function splitReply(text: string, streaming = false): Segment[] {
-  const source = streaming ? dropPartialTag(text) : text;
+  const source = withoutSolutionAroundAction(
+    streaming ? dropPartialTag(text) : text
+  );
   const segments: Segment[] = [];
   let pos = 0;
   let actionIndex = 0;

@@ -200,3 +200,20 @@ test('a finished action sent as a patch from the live outputs', () => {
   assert.deepEqual(ep.steps[0].data.outputs, expected);
   assert.equal(ep.steps[0].data.status, 'ok');
 });
+
+test('an unclosed <solution> around a whole action shows the action (parser.py)', () => {
+  const text =
+    "<solution>No column 'value'; I use 'price'.\n<execute>\nprint(1)\n</execute>";
+  assert.deepEqual(
+    splitReply(text).map(p => [p.kind, p.index ?? null]),
+    [
+      ['text', null],
+      ['execute', 0]
+    ]
+  );
+  // closed, it is an answer that shows code
+  assert.deepEqual(
+    splitReply(text + '</solution>').map(p => p.kind),
+    ['solution']
+  );
+});
