@@ -271,10 +271,13 @@ export async function closeNotebook(
     const widgets = Array.from(
       (window.jupyterapp.shell as any).widgets('main')
     ) as any[];
-    widgets.find(w => w.context?.path === path)?.close();
+    // Every view of it: after a reload the restored layout may hold one too.
+    widgets.filter(w => w.context?.path === path).forEach(w => w.close());
   }, path);
   await expect
-    .poll(() => page.notebook.isOpen(path.split('/').pop()!))
+    .poll(() => page.notebook.isOpen(path.split('/').pop()!), {
+      timeout: 15000
+    })
     .toBe(false);
 }
 
