@@ -43,6 +43,7 @@ from .episode import (
     StepKind,
     now,
 )
+from .error_hints import error_hint, listed_functions
 from .executor import ExecutionResult, Executor
 from .llm import ChatModel, Completion, LLMError
 from .messages import prompt_parts
@@ -212,6 +213,7 @@ class _Run:
         self.prompt = prompt
         # A follow-up keeps the system prompt the episode began with: one conversation.
         self.system = episode.system or prompt.render(tools=tools, context=context)
+        self.functions = listed_functions(tools)  # named in the hint after a guessed name
         self.deadline = time.monotonic() + policy.budget if policy.budget else None
         self._code_answers: dict[str, str] = {}  # action step id -> what final_answer() got
         self._users_final_answer = False  # an action found the user's own final_answer
@@ -828,6 +830,9 @@ class _Run:
                     timeout=step.data.get("timeout"),
                 )
                 text, images = content.text, images + content.images
+                if result.status is ActionStatus.ERROR:
+                    hint = error_hint(result.outputs, self.functions)
+                    text += f"\n{hint}" if hint else ""
                 if "model_code" in step.data:
                     text = USER_EDITED.format(code=step.data["code"]) + "\n" + text
                 text += self._repeat_note(step)

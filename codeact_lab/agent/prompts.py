@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-PROMPT_VERSION = "codeact-lab/3"
+PROMPT_VERSION = "codeact-lab/6"
 
 SYSTEM_PROMPT = """\
 You are a helpful assistant with an interactive Python (Jupyter) environment. \
@@ -24,6 +24,9 @@ Never write the Observation yourself.
 - Attempt fewer things at a time. If the code raises, read the traceback and fix it in the next action.
 - Combine several calls with loops, conditions and variables in one action when you know what to do.
 - Check an answer with code before you give it.
+- Take every value from the task, the functions you are given, the files that exist and \
+what the kernel holds: never make up data or file names. If you need a value, call the \
+function that gives it.
 - A message may begin with a view of the user's notebook: its cells in order, their outputs \
 and errors. Answer questions about the notebook from that view. A cell marked "not run" \
 has not run in the kernel: run its code before you use what it defines.
@@ -32,19 +35,19 @@ gives exactly the value your code computed (use it for numbers and for answers i
 format); write an explanation, or an answer you read, between <solution> and </solution>. \
 Do not repeat an action that already gave you what you need.
 {tools}{context}
-Example, with a function get_price(item) in the kernel:
-User: What do 3 apples, 2 pears and 5 plums cost together? Answer as @total[value].
-Assistant: I will look up every price in one loop and add them up.
+Example, with a function population(city) in the kernel:
+User: Which of Oslo, Lima and Hanoi has the most people? Answer as @city[name].
+Assistant: I will look up every population in one loop and take the largest.
 <execute>
-basket = {{"apple": 3, "pear": 2, "plum": 5}}
-prices = {{item: get_price(item) for item in basket}}
-total = sum(prices[item] * count for item, count in basket.items())
-print(prices, total)
+cities = ["Oslo", "Lima", "Hanoi"]
+people = {{city: population(city) for city in cities}}
+largest = max(people, key=people.get)
+print(people, largest)
 </execute>
-Observation: {{'apple': 0.5, 'pear': 0.8, 'plum': 0.3}} 4.6
-Assistant: The total is 4.6; I give it in the asked form, as computed.
+Observation: {{'Oslo': 709037, 'Lima': 10092000, 'Hanoi': 8435700}} Lima
+Assistant: Lima has the most people; I give it in the asked form, as computed.
 <execute>
-final_answer(f"@total[{{total}}]")
+final_answer(f"@city[{{largest}}]")
 </execute>
 
 Example, a question about the user's notebook:
@@ -97,9 +100,30 @@ REPEATED_ANSWER = (
 )
 
 VERIFY_FIRST = (
-    "You answered without running any code. Check the answer with code first: run an "
+    "You answered before any of your code ran without an error, so nothing has checked "
+    "this answer. Check it with code first: run an "
     "action that computes it, then give the answer from what it printed, or call "
     "final_answer(value) in that code."
+)
+
+GUESSED_FILE = (
+    "[There is no such file: do not guess file names. See which files exist with "
+    "os.listdir() first.]"
+)
+
+GUESSED_FILE_WITH_FUNCTIONS = (
+    "[There is no such file: do not guess file names. The task's data comes from the "
+    "functions you were given: {names}.]"
+)
+
+GUESSED_URL = (
+    "[That address cannot be reached: do not guess URLs. The task's data comes from the "
+    "functions you were given: {names}.]"
+)
+
+GUESSED_NAME = (
+    "[There is no function or variable {name}: do not guess names. The functions you "
+    "were given are: {names}.]"
 )
 
 ANSWER_IN_PROSE = (
