@@ -341,3 +341,57 @@ async def test_a_named_answer_stays_when_asked_for_or_not_a_single_value(
     ep = Episode(task="What is 2 + 2?")
     await drive(ep, make_llm(), executor)
     assert ep.solution == "The total is @total[4]."  # prose around it: left as written
+
+
+# ---- a host's "go on" continues the request (the eval harness after a reply in prose) ----
+GO_ON = "Your reply had neither an action nor an answer. Go on."
+
+
+async def test_the_same_failing_action_around_a_hosts_go_on_is_still_in_a_row(
+    scripted, make_llm, executor
+):
+    """Seen on the embedded model: a made-up file read, prose, "go on", the same read, ten
+    turns long. The prose and the host's "go on" do not start a new row."""
+    read = {"text": "<execute>\nopen('made-up.csv').read()\n</execute>"}
+    prose = {"text": "The file does not exist."}
+    scripted.script(read, prose, read, prose, read)
+    ep = Episode(task="t")
+    llm = make_llm()
+    await drive(ep, llm, executor)
+    assert ep.state is FinalState.REPLIED
+    await drive(ep, llm, executor, message=GO_ON, continues=True)
+    assert ep.state is FinalState.REPLIED
+    assert "failed the same way both times" in observations(ep)[-1]
+    await drive(ep, llm, executor, message=GO_ON, continues=True)
+    assert ep.state is FinalState.STUCK and statuses(ep) == ["error", "error", "skipped"]
+    assert all(u.data["continues_request"] for u in ep.steps_of(StepKind.USER)[1:])
+
+
+async def test_a_new_request_starts_a_new_row(scripted, make_llm, executor):
+    read = {"text": "<execute>\nopen('made-up.csv').read()\n</execute>"}
+    prose = {"text": "The file does not exist."}
+    scripted.script(read, prose, read, prose, read)
+    ep = Episode(task="t")
+    llm = make_llm()
+    await drive(ep, llm, executor)
+    await drive(ep, llm, executor, message="I put the file there now, try again")
+    assert "failed the same way" not in observations(ep)[-1]
+    assert "continues_request" not in ep.steps_of(StepKind.USER)[1].data
+
+
+async def test_the_stated_answer_form_is_the_tasks_after_a_hosts_go_on(
+    scripted, make_llm, executor
+):
+    scripted.script(
+        {"text": "<execute>\nprint(3)\n</execute>"},
+        {"text": "It printed it."},
+        {"text": "Still thinking."},
+        {"text": "<solution>3</solution>"},
+        {"text": "<solution>@n[3]</solution>"},
+    )
+    ep = Episode(task="How many? Answer as @n[value].")
+    llm = make_llm()
+    await drive(ep, llm, executor)
+    await drive(ep, llm, executor, message=GO_ON, continues=True)
+    assert ep.state is FinalState.SOLVED and ep.solution == "@n[3]"
+    assert ANSWER_FORM_REMINDER.format(form="@n[...]") in observations(ep)[-1]

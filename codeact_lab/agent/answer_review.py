@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 from .episode import ActionStatus, Episode, StepKind
 from .prompts import ANSWER_FORM_REMINDER, ANSWER_IN_PROSE, REPEATED_ANSWER
-from .repetition import rejected_repeats
+from .repetition import new_request, rejected_repeats
 
 # "@mean_age[mean]": the named-answer form of data-analysis benchmarks.
 _FORM_NAME = re.compile(r"@([A-Za-z_][A-Za-z0-9_]*)\[")
@@ -53,9 +53,9 @@ ACCEPT = Review(True)
 
 
 def request_text(episode: Episode) -> str:
-    """What the user asked for now: the last user message that is not a rejection."""
+    """What the user asked for now: the last user message that asks something new."""
     for step in reversed(episode.steps):
-        if step.kind is StepKind.USER and not step.data.get("rejects_answer"):
+        if new_request(step):
             return str(step.data.get("text", ""))
     return episode.task
 

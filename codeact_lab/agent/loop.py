@@ -277,7 +277,7 @@ class _Run:
 
     # ---- the loop ----
     async def events(
-        self, message: str | None, rejects_answer: bool = False
+        self, message: str | None, rejects_answer: bool = False, continues: bool = False
     ) -> AsyncIterator[Event]:
         ep = self.ep
         ep.settings.prompt_version = self.prompt.version
@@ -303,12 +303,16 @@ class _Run:
                 async for ev in self._restore(self.restore):
                     yield ev
             if message is not None:
-                rejection = {"rejects_answer": True} if rejects_answer else {}
+                same: dict[str, bool] = {}
+                if rejects_answer or continues:
+                    same["continues_request"] = True
+                if rejects_answer:
+                    same["rejects_answer"] = True
                 yield ep.step_event(
                     EventType.USER_MESSAGE,
                     StepKind.USER,
                     text=message,
-                    **rejection,
+                    **same,
                     **self.notebook,
                 )
             for _ in range(self.policy.max_turns):
@@ -899,12 +903,15 @@ async def run(
     context: str = "",
     restore: Restore | None = None,
     rejects_answer: bool = False,
+    continues: bool = False,
     notebook: NotebookContext | None = None,
 ) -> AsyncIterator[Event]:
     """Run the CodeAct loop for the episode's task (a new episode) or for ``message``
     (a follow-up on an episode that already has history), after ``restore``'s code when
     given. Yields every event. ``rejects_answer``: ``message`` says the last answer was
     wrong (the eval harness's "incorrect"), which the repeated-answer rule counts.
+    ``continues``: ``message`` goes on with the request before it (a host's "go on"), so
+    the repetition rules and the stated answer form still see that request.
     ``notebook``: what the message carries of the user's notebook."""
     state = _Run(
         episode,
@@ -918,5 +925,5 @@ async def run(
         restore,
         notebook,
     )
-    async for event in state.events(message, rejects_answer):
+    async for event in state.events(message, rejects_answer, continues):
         yield event

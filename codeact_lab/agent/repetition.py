@@ -5,7 +5,8 @@ same history. An action repeats when its code (stripped) is the same; an answer,
 its text is the same but for whitespace.
 
 * Actions *in a row*: the actions just before this one, in this request (back to the
-  last user message), with the same code, that ran (ok, error or timeout). The second in
+  last user message that asks something new: a rejection or a host's "go on" does not),
+  with the same code, that ran (ok, error or timeout). The second in
   a row gets a stronger note; the third is not run and the turn ends as stuck.
 * Answers *after "incorrect"*: the earlier attempts at the same answer, counted from the
   first that a user message rejected (``rejects_answer``); answers the loop refused
@@ -39,12 +40,21 @@ def _before(episode: Episode, step: Step) -> list[Step]:
     return list(episode.steps)
 
 
+def new_request(step: Step) -> bool:
+    """A user message that asks something new, not one that goes on with the request
+    before it (records older than ``continues_request`` mark only ``rejects_answer``)."""
+    data = step.data
+    return step.kind is StepKind.USER and not (
+        data.get("continues_request") or data.get("rejects_answer")
+    )
+
+
 def identical_in_a_row(episode: Episode, step: Step) -> list[Step]:
     """The actions just before ``step`` with the same code, most recent first."""
     code = step.data["code"].strip()
     row: list[Step] = []
     for other in reversed(_before(episode, step)):
-        if other.kind is StepKind.USER:
+        if new_request(other):
             break
         if other.kind is not StepKind.ACTION:
             continue

@@ -172,6 +172,7 @@ async def run_task(
                     prompt=mode.prompt,
                     tools=describe(task.tools),
                     rejects_answer=message == INCORRECT,
+                    continues=message is not None,  # "incorrect" or "go on": the same task
                 ):
                     pass  # the episode record is the result
                 if episode.state is FinalState.SOLVED:

@@ -314,6 +314,11 @@ export interface IUserData {
    */
   rejects_answer?: boolean;
   /**
+   * True when the message goes on with the request before it (a rejection, or a host's
+   * "go on"): the repetition rules and the stated answer form look past it.
+   */
+  continues_request?: boolean;
+  /**
    * What the model is told of the user's notebook (or of what changed in it).
    */
   notebook?: string;
