@@ -2,8 +2,8 @@
 
 Seen on the embedded model: given functions that hold a task's data, it reads a file it
 made up (``pd.read_csv('flights.csv')``), a URL it made up, or a function it made up, and
-then answers "the file does not exist". The traceback says what is missing, not what is there; the hint
-says where to look instead. It only names what the model was already told (the functions
+then answers "the file does not exist". The traceback says what is missing, not what is
+there; the hint says where to look instead. It only names what the model was already told (the functions
 of its instructions) or code it can run itself (``os.listdir()``): nothing runs unseen.
 """
 

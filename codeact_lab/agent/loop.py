@@ -303,9 +303,7 @@ class _Run:
                 async for ev in self._restore(self.restore):
                     yield ev
             if message is not None:
-                same: dict[str, bool] = {}
-                if rejects_answer or continues:
-                    same["continues_request"] = True
+                same = {"continues_request": True} if continues else {}
                 if rejects_answer:
                     same["rejects_answer"] = True
                 yield ep.step_event(

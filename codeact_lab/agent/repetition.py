@@ -41,8 +41,7 @@ def _before(episode: Episode, step: Step) -> list[Step]:
 
 
 def new_request(step: Step) -> bool:
-    """A user message that asks something new, not one that goes on with the request
-    before it (records older than ``continues_request`` mark only ``rejects_answer``)."""
+    """A user message that asks something new: not a rejection, nor a host's "go on"."""
     data = step.data
     return step.kind is StepKind.USER and not (
         data.get("continues_request") or data.get("rejects_answer")

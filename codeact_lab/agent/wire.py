@@ -92,8 +92,8 @@ class UserData(TypedDict):
     rejects_answer: NotRequired[bool]
     """True when the message tells the model its answer is wrong."""
     continues_request: NotRequired[bool]
-    """True when the message goes on with the request before it (a rejection, or a host's
-    "go on"): the repetition rules and the stated answer form look past it."""
+    """True when the message goes on with the request before it (a host's "go on"): the
+    repetition rules and the stated answer form look past it, as past a rejection."""
     notebook: NotRequired[str]
     """What the model is told of the user's notebook (or of what changed in it)."""
     notebook_cells: NotRequired[list[NotebookCellMark]]

@@ -314,8 +314,8 @@ export interface IUserData {
    */
   rejects_answer?: boolean;
   /**
-   * True when the message goes on with the request before it (a rejection, or a host's
-   * "go on"): the repetition rules and the stated answer form look past it.
+   * True when the message goes on with the request before it (a host's "go on"): the
+   * repetition rules and the stated answer form look past it, as past a rejection.
    */
   continues_request?: boolean;
   /**
