@@ -395,3 +395,21 @@ async def test_the_stated_answer_form_is_the_tasks_after_a_hosts_go_on(
     await drive(ep, llm, executor, message=GO_ON, continues=True)
     assert ep.state is FinalState.SOLVED and ep.solution == "@n[3]"
     assert ANSWER_FORM_REMINDER.format(form="@n[...]") in observations(ep)[-1]
+
+
+async def test_a_repeated_final_answer_action_is_quoted_with_the_answer_it_gave(
+    scripted, make_llm, executor
+):
+    # Rejected by the user, the model runs the same final_answer() again: the note says
+    # which answer that code gave, not that it printed nothing.
+    answer = {"text": "<execute>final_answer(6 * 8)</execute>"}
+    scripted.script(answer, answer, {"text": "<execute>final_answer(6 * 7)</execute>"})
+    ep = Episode(task="6 * 7?")
+    llm = make_llm()
+    await drive(ep, llm, executor)
+    assert ep.state is FinalState.SOLVED and ep.solution == "48"
+    await drive(ep, llm, executor, message="Your answer is incorrect.", rejects_answer=True)
+    assert ep.state is FinalState.SOLVED and ep.solution == "42"
+    repeat = observations(ep)[1]
+    assert 'twice in a row now (turn 1 too); last time it returned: "final_answer(48)"' in repeat
+    assert 'returned: "[Code executed' not in repeat

@@ -845,13 +845,13 @@ class _Run:
         """For an action that ran before: what it returned then, and what to do instead."""
         row = identical_in_a_row(self.ep, step)
         if row:
-            turn, said = row[0].data["turn"], returned(row[0])
+            turn, said = row[0].data["turn"], returned(self.ep, row[0])
             failed = row[0].data.get("status") != ActionStatus.OK.value
             note = REPEATED_FAILURE_IN_A_ROW if failed else REPEATED_ACTION_IN_A_ROW
             return "\n" + note.format(turn=turn, returned=said)
         earlier = earlier_identical(self.ep, step)
         if earlier is not None:
-            turn, said = earlier.data["turn"], returned(earlier)
+            turn, said = earlier.data["turn"], returned(self.ep, earlier)
             return "\n" + REPEATED_ACTION.format(turn=turn, returned=said)
         return ""
 

@@ -113,7 +113,19 @@ def rejected_repeats(episode: Episode, answer: str) -> list[Attempt]:
 QUOTE_CHARS = 200
 
 
-def returned(action: Step) -> str:
+def code_answer_of(episode: Episode, action: Step) -> str | None:
+    """What ``action`` gave ``final_answer()``, when the episode took it or the loop
+    refused it: its output alone would say nothing, the answer left with the call."""
+    for step in episode.steps:
+        if step.kind is StepKind.SOLUTION and step.data.get("action_id") == action.id:
+            return str(step.data.get("text", ""))
+        refused = step.data.get("refused_answer") if step.kind is StepKind.OBSERVATION else None
+        if refused and action.id in (step.data.get("action_ids") or []):
+            return str(refused.get("text", ""))
+    return None
+
+
+def returned(episode: Episode, action: Step) -> str:
     """What an action returned, briefly and on one line, to quote back to the model."""
     outputs = action.data.get("outputs") or []
     errors = [o for o in outputs if o.get("output_type") == "error"]
@@ -123,5 +135,8 @@ def returned(action: Step) -> str:
         text = render_outputs(outputs).text
     if action.data.get("status") == ActionStatus.TIMEOUT.value:
         text = f"{text} (timed out)".strip()
+    answer = code_answer_of(episode, action)
+    if answer is not None:
+        text = f"{text} final_answer({answer})"
     text = " ".join(text.split()) or NO_OUTPUT
     return f'"{truncate_middle(text, QUOTE_CHARS)}"'.replace("\n", " ")
