@@ -413,3 +413,24 @@ async def test_a_repeated_final_answer_action_is_quoted_with_the_answer_it_gave(
     repeat = observations(ep)[1]
     assert 'twice in a row now (turn 1 too); last time it returned: "final_answer(48)"' in repeat
     assert 'returned: "[Code executed' not in repeat
+
+
+async def test_the_same_code_that_now_returns_something_else_is_not_called_a_repeat(
+    scripted, make_llm, executor
+):
+    # view() after a click shows another page: telling the model that it "gives nothing
+    # new", quoting the old page, would be false.
+    await executor.execute("page = ['/']\ndef view():\n    return page[0]", 10)
+    scripted.script(
+        {"text": "<execute>view()</execute>"},
+        {"text": "<execute>page[0] = '/staff'</execute>"},
+        {"text": "<execute>view()</execute>"},
+        {"text": "<execute>view()</execute>"},
+        {"text": "<solution>/staff</solution>"},
+    )
+    ep = Episode(task="which page?")
+    await drive(ep, make_llm(), executor)
+    assert ep.state is FinalState.SOLVED
+    third, fourth = observations(ep)[2:4]
+    assert third == "'/staff'"
+    assert 'twice in a row now (turn 3 too); last time it returned: "\'/staff\'"' in fourth

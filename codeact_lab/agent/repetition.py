@@ -64,13 +64,16 @@ def identical_in_a_row(episode: Episode, step: Step) -> list[Step]:
 
 
 def earlier_identical(episode: Episode, step: Step) -> Step | None:
-    """The first earlier action anywhere in the episode with the same code that succeeded."""
-    code = step.data["code"].strip()
+    """The first earlier action anywhere in the episode with the same code that succeeded
+    and returned what ``step`` did: the same code showing something new (``view()``
+    after a click) is no repeat."""
+    code, said = step.data["code"].strip(), _output_text(step)
     for other in _before(episode, step):
         if (
             other.kind is StepKind.ACTION
             and other.data["code"].strip() == code
             and other.data.get("status") == ActionStatus.OK.value
+            and _output_text(other) == said
         ):
             return other
     return None
@@ -113,6 +116,19 @@ def rejected_repeats(episode: Episode, answer: str) -> list[Attempt]:
 QUOTE_CHARS = 200
 
 
+def _output_text(action: Step) -> str:
+    """What an action showed: its last error, or its outputs as the model read them."""
+    outputs = action.data.get("outputs") or []
+    errors = [o for o in outputs if o.get("output_type") == "error"]
+    if errors:
+        text = f"{errors[-1].get('ename', 'Error')}: {errors[-1].get('evalue', '')}"
+    else:
+        text = render_outputs(outputs).text
+    if action.data.get("status") == ActionStatus.TIMEOUT.value:
+        text = f"{text} (timed out)".strip()
+    return text
+
+
 def code_answer_of(episode: Episode, action: Step) -> str | None:
     """What ``action`` gave ``final_answer()``, when the episode took it or the loop
     refused it: its output alone would say nothing, the answer left with the call."""
@@ -127,14 +143,7 @@ def code_answer_of(episode: Episode, action: Step) -> str | None:
 
 def returned(episode: Episode, action: Step) -> str:
     """What an action returned, briefly and on one line, to quote back to the model."""
-    outputs = action.data.get("outputs") or []
-    errors = [o for o in outputs if o.get("output_type") == "error"]
-    if errors:
-        text = f"{errors[-1].get('ename', 'Error')}: {errors[-1].get('evalue', '')}"
-    else:
-        text = render_outputs(outputs).text
-    if action.data.get("status") == ActionStatus.TIMEOUT.value:
-        text = f"{text} (timed out)".strip()
+    text = _output_text(action)
     answer = code_answer_of(episode, action)
     if answer is not None:
         text = f"{text} final_answer({answer})"
