@@ -433,4 +433,4 @@ async def test_the_same_code_that_now_returns_something_else_is_not_called_a_rep
     assert ep.state is FinalState.SOLVED
     third, fourth = observations(ep)[2:4]
     assert third == "'/staff'"
-    assert 'twice in a row now (turn 3 too); last time it returned: "\'/staff\'"' in fourth
+    assert "twice in a row now (turn 3 too); last time it returned: \"'/staff'\"" in fourth

@@ -47,9 +47,10 @@ _PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(
 # Run from a checkout (not installed): a kernel started elsewhere would not find it.
 _FROM_SOURCE = os.path.basename(_PACKAGE_ROOT) not in ("site-packages", "dist-packages")
 
+# Not M3ToolEval's "(for example a single number)": it invites a number for a date or a name.
 INCORRECT = (
-    "Your answer is incorrect. Please try again. Note that you should give ONLY the answer "
-    "(for example a single number), without any other text."
+    "Your answer is incorrect. Please try again. Note that you should give ONLY the answer, "
+    "in the form the task asks for, without any other text."
 )
 SYSTEM_NAME = "codeact-lab"  # what a record's "system" says; a peer's says its own
 
