@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-PROMPT_VERSION = "codeact-lab/6"
+PROMPT_VERSION = "codeact-lab/7"
 
 SYSTEM_PROMPT = """\
 You are a helpful assistant with an interactive Python (Jupyter) environment. \
@@ -106,6 +106,12 @@ VERIFY_FIRST = (
     "final_answer(value) in that code."
 )
 
+UNSHOWN_ANSWER = (
+    "No output of your code shows this answer, so nothing has checked it. Compute it with "
+    "code: run an action that prints it, then give the answer from what it printed, or "
+    "call final_answer(value) in that code."
+)
+
 GUESSED_FILE = (
     "[There is no such file: do not guess file names. See which files exist with "
     "os.listdir() first.]"
@@ -113,12 +119,21 @@ GUESSED_FILE = (
 
 GUESSED_FILE_WITH_FUNCTIONS = (
     "[There is no such file: do not guess file names. The task's data comes from the "
-    "functions you were given: {names}.]"
+    "functions you were given: call them instead of reading a file: {names}.]"
 )
 
 GUESSED_URL = (
     "[That address cannot be reached: do not guess URLs. The task's data comes from the "
     "functions you were given: {names}.]"
+)
+
+MISSING_KEY = (
+    "[There is no key {key} in it: print the object (or its keys) first to see what it "
+    "holds, then use the keys it has.]"
+)
+
+NOT_A_MAPPING = (
+    "[That value is a string, not a dict or a list: print it first to see what it holds.]"
 )
 
 GUESSED_NAME = (
@@ -201,7 +216,11 @@ class PromptTemplate:
     version: str = PROMPT_VERSION
 
     def render(self, tools: str = "", context: str = "") -> str:
-        tools_part = f"\nFunctions you can call from your code:\n{tools.strip()}\n" if tools else ""
+        tools_part = (
+            f"\nFunctions you can call from your code (use the ones the task needs):\n{tools.strip()}\n"
+            if tools
+            else ""
+        )
         context_part = f"\nThe kernel already holds:\n{context.strip()}\n" if context else ""
         try:
             return self.text.format(tools=tools_part, context=context_part)
