@@ -22,7 +22,10 @@ def error(ename: str, evalue: str) -> list[dict]:
 
 
 def test_the_listed_functions_are_read_from_the_tools_description():
-    assert listed_functions(TOOLS) == ["find_flights", "to_nok"]
+    assert listed_functions(TOOLS) == [
+        "find_flights(origin, destination, day)",
+        "to_nok(amount, currency)",
+    ]
     assert listed_functions("") == []
 
 
@@ -47,8 +50,21 @@ def test_an_undefined_name_lists_the_functions_only_when_there_are_some():
     assert error_hint(undefined, []) == ""  # a notebook: the traceback says it all
     # a listed function's own NameError is a bug in the call, not a guess
     assert error_hint(error("NameError", "name 'to_nok' is not defined"), ["to_nok"]) == ""
+    assert error_hint(error("NameError", "name 'to_nok' is not defined"), ["to_nok(x)"]) == ""
     assert error_hint(error("ValueError", "bad"), ["to_nok"]) == ""
     assert error_hint([{"output_type": "stream", "text": "ok"}], ["to_nok"]) == ""
+
+
+def test_a_made_up_key_or_a_string_read_as_a_dict_says_to_print_it_first():
+    # Seen: flight["origin"] on records without that key, three times; view()["Name"].
+    key = error_hint(error("KeyError", "'origin'"), ["find_flights(origin, destination, day)"])
+    assert key.startswith("[There is no key 'origin' in it: print the object")
+    assert error_hint(error("KeyError", "'price eur'"), []) == key.replace(
+        "'origin'", "'price eur'"
+    )
+    text = error_hint(error("TypeError", "string indices must be integers, not 'str'"), [])
+    assert "a string, not a dict" in text and "print it first" in text
+    assert error_hint(error("TypeError", "unsupported operand type(s)"), []) == ""
 
 
 async def test_the_model_reads_the_hint_after_reading_a_file_it_made_up(
@@ -64,7 +80,10 @@ async def test_the_model_reads_the_hint_after_reading_a_file_it_made_up(
     assert events
     first, second = [s.data["text"] for s in ep.steps_of(StepKind.OBSERVATION)][:2]
     assert "FileNotFoundError" in first  # the traceback stays, the hint comes after it
-    assert first.rstrip().endswith("functions you were given: find_flights, to_nok.]")
+    assert first.rstrip().endswith(
+        "call them instead of reading a file: "
+        "find_flights(origin, destination, day), to_nok(amount, currency).]"
+    )
     assert "There is no function or variable get_flights" in second
     # the hint is for the model: the cell's outputs are what the kernel printed
     action = ep.steps_of(StepKind.ACTION)[0]
