@@ -62,6 +62,15 @@ test('asking while your cell runs waits for it and never interrupts it', async (
       async () => (await notebookCells(page, 'busy.ipynb'))[0].execution_count
     )
     .toBeNull();
+  // Ask only once the kernel runs the cell: a kernel still starting has it queued.
+  await expect
+    .poll(() =>
+      page.evaluate(() => {
+        const widget = window.jupyterapp.shell.currentWidget as any;
+        return widget?.sessionContext?.session?.kernel?.status;
+      })
+    )
+    .toBe('busy');
   const sidebar = await openChat(page);
   await ask(sidebar, 'print something');
   const state = sidebar.getByTestId('codeact-state');
