@@ -6,9 +6,7 @@ comparison table has known numbers:
 
 * code: runs the task's reference solution (the tools must be in the kernel), then
   answers with what it printed: solved in 2 turns;
-* json: one valid tool call, then what it printed as the answer (an intermediate value:
-  told "incorrect"), then the right one, which no call showed: the loop asks once to
-  compute it, and it is taken when given again: 4 turns;
+* json: one valid tool call, a wrong answer (told "incorrect"), the right one: 3 turns;
 * text: a call to a tool that does not exist, then the same call again and again: never
   answers, so it fails at the turn limit.
 """
@@ -44,10 +42,7 @@ def make_player(
         if mode == "json":
             if turn == 1:
                 return {"text": f"<execute>{first_call(instruction)}</execute>"}
-            printed = next(
-                m["content"] for m in messages if m["content"].startswith("Observation:")
-            ).removeprefix("Observation:\n")
-            answer = printed.strip().strip("'") if turn == 2 else answers[instruction]
+            answer = "wrong" if turn == 2 else answers[instruction]
             return {"text": f"<solution>{answer}</solution>"}
         if mode == "text":
             return {"text": "<execute>not_a_tool, 1</execute>"}

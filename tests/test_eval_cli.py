@@ -63,10 +63,10 @@ def test_builtin_suite_in_three_modes(tmp_path, scripted):
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
 
-    # the table: code solves in 2 turns, json in 4 (an "incorrect", a nudge), text never
+    # the table: code solves in 2 turns, json in 3 (after an "incorrect"), text never
     table = rows(proc.stdout)
     assert table[("overall", "code")][:4] == ["2", "2", "100.0%", "2.0"]
-    assert table[("overall", "json")][:4] == ["2", "2", "100.0%", "4.0"]
+    assert table[("overall", "json")][:4] == ["2", "2", "100.0%", "3.0"]
     assert table[("overall", "text")][:4] == ["2", "0", "0.0%", "10.0"]  # failure = the limit
     assert table[("decoder", "code")][:4] == ["2", "2", "100.0%", "2.0"]
     assert "code vs text: +100.0 points of success, -8.0 turns on average, " in proc.stdout
@@ -90,11 +90,9 @@ def test_builtin_suite_in_three_modes(tmp_path, scripted):
     assert "Functions you can call from your code" in code["episode"]["system"]
 
     js = by[("decoder/three_steps", "json")]
-    assert js["answers"] == ["qzdg wd whhp", "meet at dawn"] and js["turns"] == 4
+    assert js["answers"] == ["wrong", "meet at dawn"] and js["turns"] == 3
     users = [s["data"]["text"] for s in js["episode"]["steps"] if s["kind"] == "user"]
     assert users[1] == INCORRECT
-    refused = [s["data"].get("refused_answer") for s in js["episode"]["steps"]]
-    assert {"text": "meet at dawn", "why": "unshown"} in refused  # no call showed it
     call = next(s for s in js["episode"]["steps"] if s["kind"] == "action")["data"]
     assert call["code"] == "print(from_hex('717a64672077642077686870'))"
 
@@ -109,7 +107,7 @@ def test_builtin_suite_in_three_modes(tmp_path, scripted):
     assert {(b["temperature"], b["max_tokens"]) for b in scripted.requests} == {(0.0, 512)}
 
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["complete"] and summary["modes"]["json"]["overall"]["turns"] == 4.0
+    assert summary["complete"] and summary["modes"]["json"]["overall"]["turns"] == 3.0
     png = (out / "plot.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
 

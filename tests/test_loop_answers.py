@@ -13,7 +13,6 @@ from codeact_lab.agent.prompts import (
     CODE_ANSWER_AFTER_FAILURE,
     NOT_RUN_ANSWERED,
     NOT_RUN_STUCK,
-    UNSHOWN_ANSWER,
     USERS_FINAL_ANSWER,
     VERIFY_FIRST,
 )
@@ -224,57 +223,6 @@ async def test_an_answer_after_a_successful_action_in_the_same_reply_is_verified
     policy = Policy(verify_note=VERIFY_FIRST)
     await drive(ep, make_llm(use_stop_sequence=False), executor, policy)
     assert ep.state is FinalState.SOLVED and ep.solution == "1024" and ep.turns == 1
-
-
-async def test_an_answer_no_output_showed_gets_one_nudge_to_compute_it(
-    scripted, make_llm, executor
-):
-    # Seen on the embedded model: one decoding step ran, then a made-up "Hello world".
-    scripted.script(
-        {"text": "<execute>print(bytes.fromhex('6d656574').decode())</execute>"},
-        {"text": "<solution>Hello world</solution>"},
-        {"text": "<execute>print('meet'.upper())</execute>"},
-        {"text": "<solution>MEET</solution>"},
-    )
-    ep = Episode(task="decode 6d656574")
-    await drive(ep, make_llm(), executor, Policy(verify_note=VERIFY_FIRST))
-    assert ep.state is FinalState.SOLVED and ep.solution == "MEET" and ep.turns == 4
-    nudge = ep.steps_of(StepKind.OBSERVATION)[1]
-    assert nudge.data["text"] == UNSHOWN_ANSWER
-    assert nudge.data["refused_answer"] == {"text": "Hello world", "why": "unshown"}
-
-
-async def test_the_nudge_to_compute_an_answer_comes_once_and_only_when_asked_for(
-    scripted, make_llm, executor
-):
-    for policy, turns in ((Policy(verify_note=VERIFY_FIRST), 3), (Policy(), 2)):
-        scripted.script(
-            {"text": "<execute>print('x')</execute>"},
-            {"text": "<solution>made up</solution>"},
-            {"text": "<solution>made up</solution>"},
-        )
-        ep = Episode(task="t")
-        await drive(ep, make_llm(), executor, policy)
-        assert ep.state is FinalState.SOLVED and ep.solution == "made up" and ep.turns == turns
-
-
-async def test_an_answer_the_code_showed_rounded_or_in_parts_is_taken_at_once(
-    scripted, make_llm, executor
-):
-    for printed, answer in (
-        ("print(1406.98123)", "1406.98"),  # "with two decimals"
-        ("print(4.5912, 0.3401)", "@mean[4.59] @std[0.34]"),
-        ("print(['Oslo', 'Lima'])", "oslo, Lima"),
-        ("print({'word': 'banana'})", "'banana'"),
-        ("final_answer(42 + 0.5)", None),  # from code: taken as it is
-    ):
-        replies = [{"text": f"<execute>{printed}</execute>"}]
-        replies += [{"text": f"<solution>{answer}</solution>"}] if answer else []
-        scripted.script(*replies)
-        ep = Episode(task="t")
-        await drive(ep, make_llm(), executor, Policy(verify_note=VERIFY_FIRST))
-        assert ep.state is FinalState.SOLVED, (printed, observations(ep))
-        assert ep.turns == (1 if answer is None else 2)
 
 
 async def test_an_answer_out_of_the_stated_form_gets_one_reminder(scripted, make_llm, executor):

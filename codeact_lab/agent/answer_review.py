@@ -7,13 +7,10 @@ send the same wrong answer again and again. Each of these gets one note, in this
    pointed out (run code to check it); the next one ends the turn as stuck;
 2. an answer with no successful action anywhere in the episode, when the host says the
    task needs the kernel (``verify_note``): one nudge to check it with code first;
-3. with the same ``verify_note``, once some action ran: an answer (not given by
-   ``final_answer()``) that no output of the episode's code shows (``answer_grounding``),
-   one nudge to compute it;
-4. an answer that does not follow the form the request states (``@name[value]``): one
+3. an answer that does not follow the form the request states (``@name[value]``): one
    reminder of that form.
 
-Notes 2 to 4 come once per episode: after them the answer is taken as it is. An answer
+Notes 2 and 3 come once per episode: after them the answer is taken as it is. An answer
 that follows a successful action in the same reply is verified, so note 2 never applies.
 
 An answer that is one ``@name[value]`` and nothing else, when the request states no such
@@ -31,9 +28,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .answer_grounding import shown_by_code
 from .episode import ActionStatus, Episode, StepKind
-from .prompts import ANSWER_FORM_REMINDER, ANSWER_IN_PROSE, REPEATED_ANSWER, UNSHOWN_ANSWER
+from .prompts import ANSWER_FORM_REMINDER, ANSWER_IN_PROSE, REPEATED_ANSWER
 from .repetition import new_request, rejected_repeats
 
 # "@mean_age[mean]": the named-answer form of data-analysis benchmarks.
@@ -41,7 +37,6 @@ _FORM_NAME = re.compile(r"@([A-Za-z_][A-Za-z0-9_]*)\[")
 
 REPEATED = "repeated"
 VERIFY = "verify"
-UNSHOWN = "unshown"
 FORM = "format"
 PROSE = "prose"
 
@@ -50,7 +45,7 @@ PROSE = "prose"
 class Review:
     accept: bool
     stuck: bool = False
-    why: str = ""  # REPEATED, VERIFY, UNSHOWN or FORM when not accepted
+    why: str = ""  # REPEATED, VERIFY or FORM when not accepted
     note: str = ""  # what the model is told
 
 
@@ -101,9 +96,7 @@ def _verified(episode: Episode) -> bool:
     )
 
 
-def review_answer(
-    episode: Episode, answer: str, verify_note: str | None = None, from_code: bool = False
-) -> Review:
+def review_answer(episode: Episode, answer: str, verify_note: str | None = None) -> Review:
     repeats = rejected_repeats(episode, answer)
     if len(repeats) >= 2:
         return Review(False, stuck=True, why=REPEATED)
@@ -111,14 +104,6 @@ def review_answer(
         return Review(False, why=REPEATED, note=REPEATED_ANSWER.format(turn=repeats[0].turn))
     if verify_note and not _verified(episode) and not _noted(episode, VERIFY):
         return Review(False, why=VERIFY, note=verify_note)
-    if (
-        verify_note
-        and not from_code
-        and _verified(episode)  # with nothing run, note 2 was the nudge
-        and not _noted(episode, UNSHOWN)
-        and not shown_by_code(episode, answer)
-    ):
-        return Review(False, why=UNSHOWN, note=UNSHOWN_ANSWER)
     names = answer_form(request_text(episode))
     if names and not follows_form(answer, names) and not _noted(episode, FORM):
         form = " ".join(f"@{name}[...]" for name in names)

@@ -521,8 +521,7 @@ class _Run:
             notes.append(SOLUTION_AFTER_FAILED_ACTION)
         review: Review | None = None
         if answer is not None and not ran.failed and not ran.stuck:
-            from_code = ran.answer is not None
-            review = review_answer(ep, answer, self.policy.verify_note, from_code)
+            review = review_answer(ep, answer, self.policy.verify_note)
             if review.note:
                 notes.append(review.note)
         if self._own_final_answer_unsaid():

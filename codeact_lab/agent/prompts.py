@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-PROMPT_VERSION = "codeact-lab/7"
+PROMPT_VERSION = "codeact-lab/8"
 
 SYSTEM_PROMPT = """\
 You are a helpful assistant with an interactive Python (Jupyter) environment. \
@@ -104,12 +104,6 @@ VERIFY_FIRST = (
     "this answer. Check it with code first: run an "
     "action that computes it, then give the answer from what it printed, or call "
     "final_answer(value) in that code."
-)
-
-UNSHOWN_ANSWER = (
-    "No output of your code shows this answer, so nothing has checked it. Compute it with "
-    "code: run an action that prints it, then give the answer from what it printed, or "
-    "call final_answer(value) in that code."
 )
 
 GUESSED_FILE = (
@@ -216,11 +210,7 @@ class PromptTemplate:
     version: str = PROMPT_VERSION
 
     def render(self, tools: str = "", context: str = "") -> str:
-        tools_part = (
-            f"\nFunctions you can call from your code (use the ones the task needs):\n{tools.strip()}\n"
-            if tools
-            else ""
-        )
+        tools_part = f"\nFunctions you can call from your code:\n{tools.strip()}\n" if tools else ""
         context_part = f"\nThe kernel already holds:\n{context.strip()}\n" if context else ""
         try:
             return self.text.format(tools=tools_part, context=context_part)
