@@ -100,6 +100,7 @@ async def test_an_answer_from_code_that_then_fails_is_not_taken(scripted, make_l
     assert ep.steps_of(StepKind.OBSERVATION)[0].data["refused_answer"] == {
         "text": "5",
         "why": "failed_action",
+        "action_id": ep.steps_of(StepKind.ACTION)[0].id,  # the code that gave it
     }
     assert await executor.evaluate(LEFT_BEHIND) == [False]
 
@@ -434,3 +435,23 @@ async def test_the_same_code_that_now_returns_something_else_is_not_called_a_rep
     third, fourth = observations(ep)[2:4]
     assert third == "'/staff'"
     assert "twice in a row now (turn 3 too); last time it returned: \"'/staff'\"" in fourth
+
+
+async def test_a_refused_solution_tag_is_not_quoted_as_the_actions_final_answer(
+    scripted, make_llm, executor
+):
+    # The answer came from <solution>, not from the action's code: repeating that action
+    # is quoted with what it printed, and only a final_answer() call is quoted as one.
+    action = "<execute>print(6 * 7)</execute>"
+    scripted.script(
+        {"text": f"{action}\n<solution>42</solution>"},  # refused: not in the stated form
+        {"text": action},
+        {"text": "<solution>@product[42]</solution>"},
+    )
+    ep = Episode(task="6 * 7? Answer as @product[value].")
+    await drive(ep, make_llm(use_stop_sequence=False), executor)
+    assert ep.state is FinalState.SOLVED and ep.solution == "@product[42]"
+    first, second = ep.steps_of(StepKind.OBSERVATION)[:2]
+    assert first.data["refused_answer"] == {"text": "42", "why": "format"}
+    assert 'last time it returned: "42"' in second.data["text"]
+    assert "final_answer(" not in second.data["text"]

@@ -184,7 +184,8 @@ class _Ran:
     failed: bool = False
     stuck: bool = False  # an action repeated a third time in a row: not run
     answer: str | None = None  # what an action gave final_answer()
-    answered_by: str = ""  # the action whose final_answer() ends the episode
+    answer_from: str = ""  # that action
+    answered_by: str = ""  # the same, when its answer ends the episode (it did not fail)
 
 
 class _Run:
@@ -486,9 +487,10 @@ class _Run:
                 ran.failed = True
                 if given is not None:
                     ran.notes.append(CODE_ANSWER_AFTER_FAILURE)
-                    ran.answer, ran.answered_by = given, ""  # refused: an answer of this reply
+                    ran.answer, ran.answer_from = given, step.id  # refused with the reply
             elif given is not None:
-                ran.answer, ran.answered_by = given, step.id  # the rest of the reply is not run
+                ran.answer, ran.answer_from = given, step.id
+                ran.answered_by = step.id  # the rest of the reply is not run
         yield Done(ran)
 
     def _format_error(self, step: Step, message: str, ran: _Ran) -> Event:
@@ -530,6 +532,8 @@ class _Run:
         if answer is not None and not ran.stuck and (ran.failed or (review and not review.accept)):
             why = "failed_action" if ran.failed else (review.why if review else "")
             refused = {"text": answer, "why": why}
+            if ran.answer is not None:
+                refused["action_id"] = ran.answer_from
         text, images = self._observe(ran.results, turn)
         yield self._observation(
             turn,

@@ -67,15 +67,16 @@ def earlier_identical(episode: Episode, step: Step) -> Step | None:
     """The first earlier action anywhere in the episode with the same code that succeeded
     and returned what ``step`` did: the same code showing something new (``view()``
     after a click) is no repeat."""
-    code, said = step.data["code"].strip(), _output_text(step)
+    code, said = step.data["code"].strip(), None
     for other in _before(episode, step):
         if (
             other.kind is StepKind.ACTION
             and other.data["code"].strip() == code
             and other.data.get("status") == ActionStatus.OK.value
-            and _output_text(other) == said
         ):
-            return other
+            said = _output_text(step) if said is None else said
+            if _output_text(other) == said:
+                return other
     return None
 
 
@@ -136,7 +137,7 @@ def code_answer_of(episode: Episode, action: Step) -> str | None:
         if step.kind is StepKind.SOLUTION and step.data.get("action_id") == action.id:
             return str(step.data.get("text", ""))
         refused = step.data.get("refused_answer") if step.kind is StepKind.OBSERVATION else None
-        if refused and action.id in (step.data.get("action_ids") or []):
+        if refused and refused.get("action_id") == action.id:
             return str(refused.get("text", ""))
     return None
 

@@ -166,6 +166,8 @@ class ActionData(TypedDict):
 class RefusedAnswer(TypedDict):
     text: str
     why: str
+    action_id: NotRequired[str]
+    """The action whose ``final_answer()`` gave it; absent for a ``<solution>``."""
 
 
 class ObservationData(TypedDict):

@@ -366,6 +366,10 @@ export interface IObservationData {
 export interface IRefusedAnswer {
   text: string;
   why: string;
+  /**
+   * The action whose ``final_answer()`` gave it; absent for a ``<solution>``.
+   */
+  action_id?: string;
 }
 export interface ISolutionStep {
   id: string;
@@ -629,6 +633,10 @@ export interface IHealth {
 export interface IRefusedAnswer1 {
   text: string;
   why: string;
+  /**
+   * The action whose ``final_answer()`` gave it; absent for a ``<solution>``.
+   */
+  action_id?: string;
 }
 /**
  * ``GET /codeact/config``: what the server runs episodes with.
