@@ -7,6 +7,7 @@ verify an answer with code, and the reminder of the answer's stated form.
 from __future__ import annotations
 
 from codeact_lab.agent import Episode, FinalState, Policy, StepKind, run
+from codeact_lab.agent.answer_review import checks_nothing
 from codeact_lab.agent.prompts import (
     ANSWER_FORM_REMINDER,
     ANSWER_IN_PROSE,
@@ -264,6 +265,37 @@ async def test_an_answer_without_any_action_gets_one_nudge_to_verify(scripted, m
     assert ep.state is FinalState.SOLVED and ep.solution == "3" and ep.turns == 3
     assert observations(ep)[0] == VERIFY_FIRST
     assert ep.steps_of(StepKind.OBSERVATION)[0].data["refused_answer"]["why"] == "verify"
+
+
+async def test_a_typed_in_value_given_to_final_answer_after_a_failure_is_not_verified(
+    scripted, make_llm, executor
+):
+    """Seen: a made-up file raised, and the next action was final_answer("No such file")."""
+    scripted.script(
+        {"text": "<execute>open('data.csv').read()</execute>"},
+        {"text": "<execute>\nfinal_answer('No such file')\n</execute>"},
+        {"text": "<execute>\ntotal = 1 + 2\nfinal_answer(total)\n</execute>"},
+    )
+    ep = Episode(task="1 + 2?")
+    await drive(ep, make_llm(), executor, Policy(verify_note=VERIFY_FIRST))
+    assert ep.state is FinalState.SOLVED and ep.solution == "3" and ep.turns == 3
+    second = ep.steps_of(StepKind.OBSERVATION)[1]
+    assert VERIFY_FIRST in second.data["text"]
+    assert second.data["refused_answer"] == {
+        "text": "No such file",
+        "why": "verify",
+        "action_id": ep.steps_of(StepKind.ACTION)[1].id,
+    }
+
+
+def test_what_counts_as_checking_an_answer():
+    assert checks_nothing("final_answer('No such file')")
+    assert checks_nothing("print('it is 3')\nfinal_answer(3)")
+    assert not checks_nothing("final_answer(total)")
+    assert not checks_nothing("final_answer(f'@city[{largest}]')")
+    assert not checks_nothing("x = 3\nfinal_answer(3)")
+    assert not checks_nothing("print(1 + 2)")
+    assert not checks_nothing("final_answer(")
 
 
 async def test_the_verify_nudge_comes_once(scripted, make_llm, executor):

@@ -146,3 +146,33 @@ def test_the_changes_of_a_long_notebook_stay_within_the_budget():
     changes = describe_changes(first.cells, edited, budget_tokens=1500)
     assert estimate_tokens(changes.text) <= 1500
     assert "characters cut" in changes.text and "cell 500 (code): edited and ran" in changes.text
+
+
+def test_a_users_error_inside_pandas_shows_the_cells_failing_line():
+    """The view keeps a traceback's last lines: without the library frames folded, those
+    were pandas' internals, and the user's own line was cut off."""
+    library = [
+        f"File /env/lib/python3.11/site-packages/pandas/io/parsers/readers.py:{n}, in f(a)\n"
+        + "".join(f"   {n + i} internal_line_{i}\n" for i in range(8))
+        for n in (100, 200, 300)
+    ]
+    error = new_output(
+        "error",
+        ename="FileNotFoundError",
+        evalue="no such file",
+        traceback=[
+            "FileNotFoundError   Traceback (most recent call last)",
+            "Cell In[3], line 2\n      1 import pandas as pd\n----> 2 pd.read_csv('sales.csv')\n",
+            *library,
+            "FileNotFoundError: [Errno 2] No such file or directory: 'sales.csv'",
+        ],
+    )
+    nb = new_notebook(
+        cells=[new_code_cell("import pandas as pd\npd.read_csv('sales.csv')", id="read",
+                             execution_count=3, outputs=[error])]
+    )  # fmt: skip
+    nbformat.validate(nb)
+    text = describe_notebook(nb.cells, "a.ipynb", anchor_cell_id="read").text
+    assert "----> 2 pd.read_csv('sales.csv')" in text
+    assert "[... 3 frames inside pandas not shown ...]" in text
+    assert "internal_line" not in text

@@ -251,3 +251,64 @@ def test_dead_kernel_note():
 def test_no_note_for_ok_and_error(status):
     assert status_note(status) == ""
     assert format_observation([stream("out")], status).text == "out"
+
+
+# ---- library frames (issue 13: a made-up CSV buried the failing line under pandas) ----
+def library_traceback(*paths: str) -> dict:
+    frames = [
+        f"\x1b[36mFile \x1b[39m\x1b[32m{path}:10\x1b[39m, in \x1b[36mf\x1b[39m\x1b[34m(a, b)\x1b[39m\n"
+        "  9 x = 1\n---> 10 return g(a)\n"
+        for path in paths
+    ]
+    return {
+        "output_type": "error",
+        "ename": "FileNotFoundError",
+        "evalue": "no such file",
+        "traceback": [
+            "\x1b[31m" + "-" * 75 + "\x1b[39m",
+            "\x1b[31mFileNotFoundError\x1b[39m   Traceback (most recent call last)",
+            "\x1b[36mCell\x1b[39m\x1b[36m \x1b[39m\x1b[32mIn[2]\x1b[39m\x1b[32m, line 2\x1b[39m\n"
+            "      1 import pandas as pd\n----> 2 df = pd.read_csv('data.csv')\n",
+            *frames,
+            "\x1b[31mFileNotFoundError\x1b[39m: no such file: 'data.csv'",
+        ],
+    }
+
+
+def test_library_frames_are_one_line_and_the_failing_line_and_error_stay():
+    site = "/env/lib/python3.11/site-packages"
+    error = library_traceback(
+        f"{site}/pandas/io/parsers/readers.py",
+        f"{site}/pandas/io/parsers/readers.py",
+        f"{site}/pandas/io/common.py",
+        "/usr/lib/python3.11/json/decoder.py",
+        "/home/me/project/helpers.py",
+        f"{site}/numpy/core/fromnumeric.py",
+    )
+    text = render_outputs([error]).text
+    assert "----> 2 df = pd.read_csv('data.csv')" in text
+    assert "[... 4 frames inside pandas and the standard library not shown ...]" in text
+    assert "File /home/me/project/helpers.py:10" in text  # the user's own module stays
+    assert "[... 1 frame inside numpy not shown ...]" in text
+    assert text.endswith("FileNotFoundError: no such file: 'data.csv'")
+    assert "readers.py" not in text and "return g(a)" in text  # once, the user's frame
+
+
+def test_three_libraries_are_named_as_libraries():
+    site = "C:\\env\\Lib\\site-packages"  # Windows paths too
+    error = library_traceback(*(f"{site}\\{name}\\x.py" for name in ("a", "b", "c")))
+    assert "[... 3 frames inside libraries not shown ...]" in render_outputs([error]).text
+    posix = library_traceback(*(f"/e/lib/python3/site-packages/{n}/x.py" for n in "abc"))
+    assert "[... 3 frames inside libraries not shown ...]" in render_outputs([posix]).text
+
+
+async def test_a_real_error_inside_the_standard_library_shows_the_cells_line(executor):
+    result = await executor.execute("import json\nconfig = json.loads('{')", 30)
+    assert result.status is ActionStatus.ERROR
+    text = format_observation(result.outputs, result.status).text
+    assert "----> 2 config = json.loads('{')" in text
+    assert re.search(r"\[\.\.\. \d+ frames inside the standard library not shown \.\.\.\]", text)
+    assert "decoder.py" not in text
+    assert text.splitlines()[-1].startswith("JSONDecodeError: Expecting property name")
+    # the cell itself keeps every frame: only the model's view is shortened
+    assert "decoder.py" in strip_ansi("\n".join(result.outputs[0]["traceback"]))

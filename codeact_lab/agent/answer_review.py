@@ -11,7 +11,10 @@ send the same wrong answer again and again. Each of these gets one note, in this
    reminder of that form.
 
 Notes 2 and 3 come once per episode: after them the answer is taken as it is. An answer
-that follows a successful action in the same reply is verified, so note 2 never applies.
+that follows a successful action in the same reply is verified, so note 2 never applies;
+an action that only hands a typed-in value to ``final_answer`` (or prints it) checks
+nothing, so it does not count (seen: ``final_answer("No such file")`` after a made-up
+file name raised).
 
 An answer that is one ``@name[value]`` and nothing else, when the request states no such
 form, is taken as its value (``as_asked``): that form is the worked example's, not the
@@ -25,6 +28,7 @@ often the answer in prose: it gets one reminder to give it in a form the loop ta
 
 from __future__ import annotations
 
+import ast
 import re
 from dataclasses import dataclass
 
@@ -89,9 +93,28 @@ def _noted(episode: Episode, why: str) -> bool:
     )
 
 
+def checks_nothing(code: str) -> bool:
+    """Code that computes nothing: each statement gives literals to final_answer or print."""
+    try:
+        body = ast.parse(code).body
+    except SyntaxError:
+        return False
+    return bool(body) and all(
+        isinstance(statement, ast.Expr)
+        and isinstance(call := statement.value, ast.Call)
+        and isinstance(call.func, ast.Name)
+        and call.func.id in ("final_answer", "print")
+        and not call.keywords
+        and all(isinstance(arg, ast.Constant) for arg in call.args)
+        for statement in body
+    )
+
+
 def _verified(episode: Episode) -> bool:
     return any(
-        step.data.get("status") == ActionStatus.OK.value and step.data.get("format") != "restore"
+        step.data.get("status") == ActionStatus.OK.value
+        and step.data.get("format") != "restore"
+        and not checks_nothing(str(step.data.get("code", "")))
         for step in episode.steps_of(StepKind.ACTION)
     )
 

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .observation import render_outputs, strip_ansi, truncate_middle
+from .observation import render_outputs, strip_ansi, traceback_text, truncate_middle
 from .prompts import FIX_CELL_TASK
 from .redact import redact
 from .tokens import estimate_tokens
@@ -110,7 +110,7 @@ def _traceback(output: Mapping[str, Any]) -> str:
     lines = output.get("traceback")
     if not isinstance(lines, list):
         return ""
-    text = strip_ansi("\n".join(_text(line) for line in lines))
+    text = traceback_text(lines)
     tail = "\n".join(text.splitlines()[-TRACEBACK_LINES:])
     return truncate_middle(tail, TRACEBACK_CHARS)
 

@@ -19,6 +19,13 @@ from .prompts import KERNEL_RESTARTED
 # CSI sequences (colours, cursor moves) and OSC sequences (hyperlinks, titles).
 _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
 
+# A traceback frame in installed or standard-library code, as IPython heads it.
+_LIBRARY_FRAME = re.compile(
+    r"^File \S*?[/\\](?:(?:site|dist)-packages[/\\](?P<package>[A-Za-z0-9_.-]+)"
+    r"|lib[/\\]python3[.\d]*[/\\](?!(?:site|dist)-packages))"
+)
+LIBRARY_FRAMES = "[... {count} {frames} inside {where} not shown ...]"
+
 NO_OUTPUT = "[Code executed successfully with no output]"
 IMAGE_PLACEHOLDER = "[image: {mime}, shown to the user]"
 
@@ -35,6 +42,34 @@ def truncate_middle(text: str, limit: int) -> str:
     tail = limit - head
     cut = len(text) - head - tail
     return f"{text[:head]}\n[... {cut} characters cut ...]\n{text[-tail:]}"
+
+
+def traceback_text(lines: Iterable[Any]) -> str:
+    """An IPython traceback (one frame per entry) as the model reads it: the frames of
+    the user's and the model's code, and the error; each run of frames inside installed
+    packages or the standard library is one line. Those frames (pandas' read_csv alone
+    has five) bury the line that failed and the error under a page of signatures."""
+    kept: list[str] = []
+    run: list[str] = []  # the packages of the library frames not yet written
+
+    def close_run() -> None:
+        if run:
+            names = list(dict.fromkeys(run))
+            where = " and ".join(names) if len(names) <= 2 else "libraries"
+            frames = "frame" if len(run) == 1 else "frames"
+            kept.append(LIBRARY_FRAMES.format(count=len(run), frames=frames, where=where))
+            run.clear()
+
+    for line in lines:
+        text = strip_ansi(_joined(line))
+        library = _LIBRARY_FRAME.match(text)
+        if library:
+            run.append(library.group("package") or "the standard library")
+            continue
+        close_run()
+        kept.append(text)
+    close_run()
+    return "\n".join(kept)
 
 
 def _joined(value: Any) -> str:
@@ -61,7 +96,7 @@ def render_outputs(
             parts.append(_joined(out.get("text")))
         elif kind == "error":
             tb = out.get("traceback") or []
-            text = "\n".join(_joined(line) for line in tb) if tb else ""
+            text = traceback_text(tb) if isinstance(tb, list) else _joined(tb)
             parts.append(text or f"{out.get('ename', 'Error')}: {out.get('evalue', '')}")
         elif kind in ("execute_result", "display_data"):
             data = out.get("data") or {}
