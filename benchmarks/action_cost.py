@@ -54,12 +54,7 @@ class InstantModel:
         self.calls = 0
 
     async def complete(
-        self,
-        messages: Sequence[dict[str, Any]],
-        *,
-        on_delta: Any = None,
-        on_retry: Any = None,
-        sampling: Any = None,
+        self, messages: Sequence[dict[str, Any]], *, on_delta: Any = None, on_retry: Any = None
     ) -> Completion:
         self.calls += 1
         text = ACTION if self.calls <= self.actions else ANSWER

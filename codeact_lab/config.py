@@ -60,14 +60,6 @@ class CodeAct(LocalModelSettings, Configurable):
         "OPENAI_API_KEY", help="Name of the environment variable that holds the API key."
     ).tag(config=True)
     temperature = Float(TEMPERATURE.default, help=TEMPERATURE.help).tag(config=True)
-    repeat_temperature = Float(
-        0.7,
-        min=0,
-        max=2,
-        help="Temperature of the reply after the model repeated an action or an answer it "
-        "was told is wrong (seeded by the turn, so a run can be reproduced): at temperature "
-        "0 the same prompt gives the same reply again. 0: the model's own temperature.",
-    ).tag(config=True)
     max_tokens = Int(1024, help="Most tokens one model reply may have (0: no limit).").tag(
         config=True
     )
@@ -180,7 +172,6 @@ class CodeAct(LocalModelSettings, Configurable):
             budget=self.budget or None,
             max_output_chars=self.max_output_chars,
             vision=self.vision,
-            repeat_temperature=self.repeat_temperature or None,
         )
         return _with_overrides(policy, overrides)
 

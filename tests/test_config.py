@@ -39,9 +39,3 @@ def test_key_comes_from_the_named_variable_and_is_never_recorded(monkeypatch):
 def test_model_defaults_to_the_environment(monkeypatch):
     monkeypatch.setenv("CODEACT_MODEL", "qwen-local")
     assert CodeAct().model == "qwen-local"
-
-
-def test_the_reply_after_a_repeat_is_sampled_unless_turned_off():
-    assert CodeAct().policy().repeat_temperature == 0.7
-    assert CodeAct(repeat_temperature=1.0).policy().repeat_temperature == 1.0
-    assert CodeAct(repeat_temperature=0).policy().repeat_temperature is None

@@ -154,63 +154,6 @@ async def test_an_earlier_identical_action_is_pointed_out_with_what_it_returned(
     assert 'You already ran this exact code in turn 1, and it returned: "42"' in observations(ep)[2]
 
 
-# ---- the reply after a repeat is sampled ----
-def sampled(scripted):
-    """Each request's temperature and seed, in order (None: not sent)."""
-    return [(r.get("temperature"), r.get("seed")) for r in scripted.requests]
-
-
-async def test_the_reply_after_a_repeated_action_is_sampled_and_recorded(
-    scripted, make_llm, executor
-):
-    code = "n = globals().get('n', 0) + 1\nprint('count', n)"
-    scripted.default = {"text": f"Again.\n<execute>\n{code}\n</execute>"}
-    ep = Episode(task="count")
-    await drive(ep, make_llm(), executor, Policy(repeat_temperature=0.7))
-    # turn 1 the model's own (greedy); turn 2 is the repeat; turn 3 answers it, sampled
-    assert sampled(scripted) == [(0.0, None), (0.0, None), (0.7, 3)]
-    replies = ep.steps_of(StepKind.ASSISTANT)
-    assert "sampling" not in replies[0].data and "sampling" not in replies[1].data
-    assert replies[2].data["sampling"] == {"temperature": 0.7, "seed": 3}
-
-
-async def test_the_reply_after_an_earlier_identical_action_is_sampled(scripted, make_llm, executor):
-    scripted.script(
-        {"text": "<execute>print(6 * 7)</execute>"},
-        {"text": "<execute>print('other')</execute>"},
-        {"text": "<execute>print(6 * 7)</execute>"},
-        {"text": "<execute>print('new')</execute>"},
-        {"text": "<solution>42</solution>"},
-    )
-    ep = Episode(task="t")
-    await drive(ep, make_llm(), executor)  # the Policy's default
-    temperatures = [t for t, _ in sampled(scripted)]
-    assert temperatures == [0.0, 0.0, 0.0, 0.7, 0.0]  # back to greedy once it moved on
-
-
-async def test_the_reply_after_a_repeated_rejected_answer_is_sampled(scripted, make_llm, executor):
-    scripted.script(
-        {"text": "<solution>7</solution>"},
-        {"text": "<solution>7</solution>"},
-        {"text": "<solution>8</solution>"},
-    )
-    ep = Episode(task="t")
-    llm = make_llm()
-    await drive(ep, llm, executor)
-    await drive(ep, llm, executor, message="Your answer is incorrect.", rejects_answer=True)
-    assert ep.solution == "8"
-    assert [t for t, _ in sampled(scripted)] == [0.0, 0.0, 0.7]
-
-
-async def test_no_sampling_when_repeat_temperature_is_off(scripted, make_llm, executor):
-    action = {"text": "<execute>print('same')</execute>"}
-    scripted.script(action, action, {"text": "<solution>a</solution>"})
-    ep = Episode(task="t")
-    await drive(ep, make_llm(), executor, Policy(repeat_temperature=None))
-    assert sampled(scripted) == [(0.0, None)] * 3
-    assert all("sampling" not in s.data for s in ep.steps_of(StepKind.ASSISTANT))
-
-
 async def test_a_follow_up_starts_a_new_row(scripted, make_llm, executor):
     action = {"text": "<execute>print('same')</execute>"}
     scripted.script(action, action, {"text": "<solution>a</solution>"})

@@ -12,9 +12,7 @@ One call of ``run`` answers one user message (the task, or a follow-up given as
 An answer comes as ``<solution>`` or from code, through ``final_answer(value)``
 (code_answer.py), and is reviewed before it is taken (answer_review.py). A model that
 repeats itself a third time in a row, the same action or the same rejected answer,
-ends the turn as STUCK (repetition.py). The reply after a repeat is sampled at
-``policy.repeat_temperature`` rather than greedily: at temperature 0 the same prompt
-gives the same reply, and a small model told it repeated itself most often repeats again.
+ends the turn as STUCK (repetition.py).
 """
 
 from __future__ import annotations
@@ -28,7 +26,6 @@ from typing import Any, Protocol, TypeVar
 from . import code_answer
 from .answer_review import (
     PROSE,
-    REPEATED,
     Review,
     answers_in_prose,
     as_asked,
@@ -48,7 +45,7 @@ from .episode import (
 )
 from .error_hints import error_hint, listed_functions
 from .executor import ExecutionResult, Executor
-from .llm import ChatModel, Completion, LLMError, Sampling
+from .llm import ChatModel, Completion, LLMError
 from .messages import prompt_parts
 from .notebook_view import NotebookContext
 from .observation import format_observation
@@ -111,9 +108,6 @@ class Policy:
     # The task needs the kernel: an answer with no successful action in the episode gets
     # this note, once, instead of being taken (answer_review.py). None: no such nudge.
     verify_note: str | None = None
-    # The temperature of the reply after the model repeated an action or a rejected
-    # answer (seeded by the turn, so a run can be reproduced). None: the model's own.
-    repeat_temperature: float | None = 0.7
 
 
 @dataclass
@@ -386,9 +380,8 @@ class _Run:
     async def _generate(self, turn: int) -> AsyncIterator[Event | Done[Completion]]:
         """Ask the model (its draft streams as deltas, retries are told), record its reply."""
         prompt = self._prompt()
-        sampling = self._sampling(turn)
         asked = time.monotonic()
-        completing = self._pump(self._complete_work(turn, prompt.messages, sampling), _cancel)
+        completing = self._pump(self._complete_work(turn, prompt.messages), _cancel)
         async for ev in completing:
             yield ev
         completion = completing.result
@@ -403,25 +396,8 @@ class _Run:
             retries=completion.retries,
             duration=round(time.monotonic() - asked, 4),  # the model's latency, retries included
             **prompt.record(self.context),  # what the model read: its size, what was shortened
-            **({"sampling": sampling.to_dict()} if sampling else {}),
         )
         yield Done(completion)
-
-    def _sampling(self, turn: int) -> Sampling | None:
-        """A sampled reply when the model just repeated itself (the last observation says
-        so: a repeated action, or a repeated rejected answer); None: the model's own."""
-        temperature = self.policy.repeat_temperature
-        last = self.ep.steps[-1] if self.ep.steps else None
-        if temperature is None or last is None or last.kind is not StepKind.OBSERVATION:
-            return None
-        refused = last.data.get("refused_answer") or {}
-        actions = [self.ep.find(i) for i in last.data.get("action_ids", [])]
-        repeated = refused.get("why") == REPEATED or any(
-            step is not None
-            and (identical_in_a_row(self.ep, step) or earlier_identical(self.ep, step))
-            for step in actions
-        )
-        return Sampling(temperature, seed=turn) if repeated else None
 
     def _plan(self, completion: Completion) -> _Plan:
         """The reply's actions that will be considered, and notes on the ones that won't."""
@@ -620,7 +596,7 @@ class _Run:
         )
 
     def _complete_work(
-        self, turn: int, messages: list[dict[str, Any]], sampling: Sampling | None = None
+        self, turn: int, messages: list[dict[str, Any]]
     ) -> Callable[[Emit], Awaitable[Completion]]:
         ep = self.ep
 
@@ -639,9 +615,7 @@ class _Run:
                     )
                 )
 
-            return await self.llm.complete(
-                messages, on_delta=on_delta, on_retry=on_retry, sampling=sampling
-            )
+            return await self.llm.complete(messages, on_delta=on_delta, on_retry=on_retry)
 
         return work
 

@@ -117,13 +117,6 @@ class Condensed(TypedDict, total=False):
     dropped: Dropped
 
 
-class SamplingRecord(TypedDict):
-    """A reply sampled at this temperature instead of the model's own (after a repeat)."""
-
-    temperature: float
-    seed: int | None
-
-
 class AssistantData(TypedDict):
     """One model reply, whole, and the prompt it answered."""
 
@@ -140,8 +133,6 @@ class AssistantData(TypedDict):
     """The model's context, in tokens."""
     condensed: NotRequired[Condensed]
     """Absent: the whole history was sent."""
-    sampling: NotRequired[SamplingRecord]
-    """Absent: the model's own temperature."""
 
 
 class ApprovalRecord(TypedDict):

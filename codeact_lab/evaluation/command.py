@@ -59,11 +59,6 @@ def add_eval_parser(sub: argparse._SubParsersAction) -> None:
     MAX_TURNS.add_to(e, default=turns, help=f"turn limit per task ({turns})")
     TEMPERATURE.add_to(e, default=TEMPERATURE.default)
     e.add_argument("--max-tokens", type=int, default=512, help="per reply (512, as the paper)")
-    e.add_argument(
-        "--repeat-temperature",
-        type=float,
-        help="temperature of the reply after a repeat (CodeAct.repeat_temperature; 0: none)",
-    )
     # eval's own default, shorter than a session's
     ACTION_TIMEOUT.add_to(e, default=30.0, help="seconds per action (30)")
     e.add_argument("--kernel", default="python3", help="kernel name (python3)")
@@ -171,12 +166,6 @@ async def _eval(
         model=llm_config.model,
         endpoint=public_endpoint(llm_config.resolved_base_url()),
         temperature=llm_config.temperature,
-        repeat_temperature=(
-            settings.repeat_temperature
-            if args.repeat_temperature is None
-            else args.repeat_temperature
-        )
-        or None,
         max_tokens=llm_config.max_tokens,
         suite=suite,
         hidden_env=frozenset({settings.api_key_env, "OPENAI_API_KEY"}),
@@ -287,7 +276,6 @@ def _report(
         "endpoint": settings.endpoint,
         "max_turns": settings.max_turns,
         "temperature": settings.temperature,
-        "repeat_temperature": settings.repeat_temperature,
         "max_tokens": settings.max_tokens,
         "tasks": len(tasks),
         "complete": complete,

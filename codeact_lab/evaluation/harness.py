@@ -69,7 +69,6 @@ class EvalSettings:
     model: str = ""
     endpoint: str = ""
     temperature: float = 0.0
-    repeat_temperature: float | None = 0.7  # the reply after a repeat (Policy's)
     max_tokens: int | None = 512
     suite: str = "builtin"
     hidden_env: frozenset[str] = field(default_factory=frozenset)  # kept from the kernels
@@ -149,7 +148,6 @@ async def run_task(
         translate_action=mode.translator(task.tool_names),
         code_answers=mode.code_answers,
         verify_note=mode.verify_note,  # every task needs its tools
-        repeat_temperature=settings.repeat_temperature,
     )
     answers: list[str] = []
     solved = False

@@ -186,7 +186,6 @@ export interface IAssistantData {
    */
   context_tokens?: number;
   condensed?: ICondensed;
-  sampling?: ISamplingRecord;
 }
 export interface IUsage {
   prompt_tokens: number;
@@ -209,13 +208,6 @@ export interface IDropped {
    */
   through: string;
   messages: number;
-}
-/**
- * Absent: the model's own temperature.
- */
-export interface ISamplingRecord {
-  temperature: number;
-  seed: number | null;
 }
 export interface IAssistantMessageData {
   step: IAssistantStep;
@@ -645,13 +637,6 @@ export interface IRefusedAnswer1 {
    * The action whose ``final_answer()`` gave it; absent for a ``<solution>``.
    */
   action_id?: string;
-}
-/**
- * A reply sampled at this temperature instead of the model's own (after a repeat).
- */
-export interface ISamplingRecord1 {
-  temperature: number;
-  seed: number | null;
 }
 /**
  * ``GET /codeact/config``: what the server runs episodes with.
