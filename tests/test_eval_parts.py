@@ -115,12 +115,29 @@ def test_modes_wrap_actions_in_execute_tags_and_differ_only_in_content():
 
 def test_the_answer_sentence_never_contradicts_a_form_the_task_states():
     plain = task_text("  What is 3 + 4?\n")
-    assert plain == f"What is 3 + 4?\n{ANSWER_FORMAT}"
+    assert plain == f"What is 3 + 4?\n{ANSWER_FORMAT.format(how='by running code')}"
     stated = task_text("Which region? Answer as @region[name] @mean[value].")
-    assert stated.endswith(ANSWER_IN_STATED_FORM) and "single number" not in stated
+    assert stated.endswith(ANSWER_IN_STATED_FORM.format(how="by running code"))
+    assert "single number" not in stated
     assert "<solution>" in stated
     # the sentence adds no answer of its own to the form the loop holds the answer to
     assert answer_form(stated) == ["region", "mean"]
+
+
+def test_the_answer_sentence_says_how_each_mode_finds_the_answer():
+    """ "Give only the answer" alone drew answers with no code from the embedded model in
+    a quarter of its first replies: the sentence first says how to find it."""
+    assert (
+        MODES["code"]
+        .task_text("What is 3 + 4?")
+        .endswith(
+            "Find it by running code, then give only the answer (for example a single number, "
+            "a name or a date) between <solution> and </solution>."
+        )
+    )
+    for name in ("json", "text"):
+        text = MODES[name].task_text("Which region? Answer as @region[name].")
+        assert "\nFind it by calling the tools, then give the answer in exactly the form" in text
 
 
 def test_parse_modes():

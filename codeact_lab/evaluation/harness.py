@@ -40,7 +40,7 @@ from ..agent import (
     StepKind,
     run,
 )
-from .modes import ActionMode, describe, task_text
+from .modes import ActionMode, describe
 from .suite import EvalTask
 
 _PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -129,7 +129,7 @@ async def run_task(
 ) -> dict[str, Any]:
     """Run one task in one mode; returns its record (never raises but for cancellation)."""
     episode = Episode(
-        task=task_text(task.instruction),
+        task=mode.task_text(task.instruction),
         settings=EpisodeSettings(
             model=settings.model,
             endpoint=settings.endpoint,

@@ -77,23 +77,28 @@ Assistant: The square of 3 + 4 is 49.
 <solution>49</solution>
 """
 
-# Appended to every task's instruction, in every mode.
+# Appended to every task's instruction, in every mode, with how that mode finds the answer
+# ("by running code", "by calling the tools"). Without that first clause ("Give only the
+# answer ..."), the embedded model answered 5 of the 32 tool tasks in its first reply, with
+# no code; with it, none (prompt codeact-lab/9, one run each).
 ANSWER_FORMAT = (
-    "Give only the answer (for example a single number, a name or a date) "
-    "between <solution> and </solution>."
+    "Find it {how}, then give only the answer (for example a single number, a name or a "
+    "date) between <solution> and </solution>."
 )
 # ... unless the task states the answer's form: "only a number" would contradict it.
 ANSWER_IN_STATED_FORM = (
-    "Give the answer in exactly the form the question states, every value in its place, "
-    "between <solution> and </solution>."
+    "Find it {how}, then give the answer in exactly the form the question states, every "
+    "value in its place, between <solution> and </solution>."
 )
+BY_CODE = "by running code"
+BY_TOOLS = "by calling the tools"
 
 
-def task_text(instruction: str) -> str:
-    """The task as the model gets it: the instruction and how to give the answer."""
+def task_text(instruction: str, how: str = BY_CODE) -> str:
+    """The task as the model gets it: the instruction, how to find and give the answer."""
     instruction = instruction.strip()
-    how = ANSWER_IN_STATED_FORM if answer_form(instruction) else ANSWER_FORMAT
-    return f"{instruction}\n{how}"
+    sentence = ANSWER_IN_STATED_FORM if answer_form(instruction) else ANSWER_FORMAT
+    return f"{instruction}\n{sentence.format(how=how)}"
 
 
 class ToolCallPrompt(PromptTemplate):
@@ -179,6 +184,10 @@ class ActionMode:
     verify_note: str = VERIFY_FIRST
     code_answers: bool = True  # final_answer() in the kernel (code mode only: a JSON or
     # text action can only call a tool)
+    finds_it: str = BY_CODE  # how the task's text says to find the answer
+
+    def task_text(self, instruction: str) -> str:
+        return task_text(instruction, self.finds_it)
 
     def translator(self, tools: frozenset[str]) -> Callable[[str], str] | None:
         translate = self.translate
@@ -196,6 +205,7 @@ MODES = {
         1,
         TOOL_CALL_VERIFY,
         code_answers=False,
+        finds_it=BY_TOOLS,
     ),
     "text": ActionMode(
         "text",
@@ -204,6 +214,7 @@ MODES = {
         1,
         TOOL_CALL_VERIFY,
         code_answers=False,
+        finds_it=BY_TOOLS,
     ),
 }
 
