@@ -1,8 +1,8 @@
 """Small multi-step tasks for the embedded local model, each with a checker.
 
 Every task runs through the CodeAct core (``codeact_lab.agent.run``) on a fresh
-ipykernel, against the local llama.cpp server at temperature 0, and its
-``<solution>`` is checked. Prints, per task: solved or not, turns, failed actions,
+ipykernel, against a fresh local llama.cpp server (so its result does not depend on
+the task before it) at temperature 0, and its ``<solution>`` is checked. Prints, per task: solved or not, turns, failed actions,
 generated tokens and seconds; then solved/total, mean turns, model load time and
 generation speed.
 
@@ -281,6 +281,10 @@ async def main_async(args: argparse.Namespace) -> list[Result]:
             f"{'task':<15} {'kind':<16} {'ok':<3} {'turns':>5} {'errs':>4} {'tok':>5} {'s':>6}  answer"
         )
         for task in tasks:
+            if not args.shared_model_cache:
+                # A server that has seen nothing: llama.cpp reuses the previous prompt's
+                # tokens, and at temperature 0 a task's reply then depends on the one before.
+                await server.stop()  # the client starts it again for the task's first reply
             result = await run_task(task, llm, policy, args.verbose)
             results.append(result)
             print(
@@ -323,6 +327,12 @@ def main() -> None:
     parser.add_argument("--max-turns", type=int, default=8)
     parser.add_argument("--threads", type=int, default=0, help="0: one per core, at most 8")
     parser.add_argument("--json", help="write the results here")
+    parser.add_argument(
+        "--shared-model-cache",
+        action="store_true",
+        help="one model server for every task (each task then starts from the cache of the "
+        "task before it)",
+    )
     parser.add_argument("--verbose", "-v", action="store_true", help="print every transcript")
     args = parser.parse_args()
     asyncio.run(main_async(args))
