@@ -54,7 +54,12 @@ class InstantModel:
         self.calls = 0
 
     async def complete(
-        self, messages: Sequence[dict[str, Any]], *, on_delta: Any = None, on_retry: Any = None
+        self,
+        messages: Sequence[dict[str, Any]],
+        *,
+        on_delta: Any = None,
+        on_retry: Any = None,
+        sampling: Any = None,
     ) -> Completion:
         self.calls += 1
         text = ACTION if self.calls <= self.actions else ANSWER

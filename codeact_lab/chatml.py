@@ -3,7 +3,9 @@
 One line per episode: ``{"messages": [...], "metadata": {...}}`` with the system
 prompt, the user's task (and follow-ups), the assistant turns with their
 ``<execute>`` blocks, the observations exactly as the model read them, and the final
-``<solution>``. That is the conversational format open fine-tuning tools read
+``<solution>``. A request that started over (the model repeated itself) is the
+conversation the model had from then on: the turns it no longer saw are left out. That is
+the conversational format open fine-tuning tools read
 (TRL, axolotl, LLaMA-Factory), and the shape of the paper's CodeActInstruct data.
 Secrets and absolute home paths are redacted; images can be dropped.
 """

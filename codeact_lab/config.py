@@ -110,6 +110,18 @@ class CodeAct(LocalModelSettings, Configurable):
     vision = Bool(False, help="Send images (plots) to the model; for vision models.").tag(
         config=True
     )
+    fresh_starts = Int(
+        Policy.fresh_starts,
+        help="When the model repeats itself (its last action, or an answer it was told is "
+        "wrong), the request starts over at most this many times, its turns so far out of "
+        "the model's view (0: never; the repeat is pointed out, a third ends it as stuck).",
+    ).tag(config=True)
+    fresh_start_temperature = Float(
+        Policy.fresh_start_temperature,
+        allow_none=True,
+        help="Temperature of the first reply after a fresh start, seeded by its turn "
+        "(None: the model's own).",
+    ).tag(config=True)
     approval = CaselessStrEnum(list(APPROVAL.choices), APPROVAL.default, help=APPROVAL.help).tag(
         config=True
     )
@@ -172,6 +184,8 @@ class CodeAct(LocalModelSettings, Configurable):
             budget=self.budget or None,
             max_output_chars=self.max_output_chars,
             vision=self.vision,
+            fresh_starts=self.fresh_starts,
+            fresh_start_temperature=self.fresh_start_temperature,
         )
         return _with_overrides(policy, overrides)
 

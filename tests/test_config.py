@@ -39,3 +39,13 @@ def test_key_comes_from_the_named_variable_and_is_never_recorded(monkeypatch):
 def test_model_defaults_to_the_environment(monkeypatch):
     monkeypatch.setenv("CODEACT_MODEL", "qwen-local")
     assert CodeAct().model == "qwen-local"
+
+
+def test_fresh_starts_are_configured_for_every_episode(tmp_path):
+    (tmp_path / "codeact_lab_config.py").write_text(
+        "c.CodeAct.fresh_starts = 0\nc.CodeAct.fresh_start_temperature = None\n"
+    )
+    policy = CodeAct(config=load_config_files([str(tmp_path)])).policy()
+    assert policy.fresh_starts == 0 and policy.fresh_start_temperature is None
+    default = CodeAct().policy()
+    assert default.fresh_starts == 2 and default.fresh_start_temperature == 0.7

@@ -97,14 +97,22 @@ def test_builtin_suite_in_three_modes(tmp_path, scripted):
     assert call["code"] == "print(from_hex('717a64672077642077686870'))"
 
     text = by[("decoder/three_steps", "text")]
-    # the same bad call a third time in a row ends it as stuck, not at the turn limit
-    assert not text["solved"] and text["turns"] == 3 and text["state"] == "stuck"
+    # the same bad call again starts the task over (twice: turns 2 and 4, not run), then
+    # a third time in a row ends it as stuck, not at the turn limit
+    assert not text["solved"] and text["turns"] == 7 and text["state"] == "stuck"
+    fresh = [s["data"]["turn"] for s in text["episode"]["steps"] if s["data"].get("fresh_start")]
+    assert fresh == [2, 4]
     assert text["stuck"] and text["prompt_version"] == f"{PROMPT_VERSION}+eval-text"
     observation = next(s for s in text["episode"]["steps"] if s["kind"] == "observation")
     assert "ActionFormatError: there is no tool 'not_a_tool'" in observation["data"]["text"]
 
-    # the model got temperature 0, 512 tokens and the </execute> stop in every mode
-    assert {(b["temperature"], b["max_tokens"]) for b in scripted.requests} == {(0.0, 512)}
+    # the model got temperature 0, 512 tokens and the </execute> stop in every mode, but for
+    # the first reply after a fresh start, sampled and seeded by its turn
+    sampled = {(b["temperature"], b.get("seed")) for b in scripted.requests if b.get("seed")}
+    assert sampled == {(0.7, 3), (0.7, 5)}  # the text episodes' fresh starts
+    assert {
+        (b["temperature"], b["max_tokens"]) for b in scripted.requests if not b.get("seed")
+    } == {(0.0, 512)}
 
     summary = json.loads((out / "summary.json").read_text())
     assert summary["complete"] and summary["modes"]["json"]["overall"]["turns"] == 3.0

@@ -6,18 +6,27 @@ verify an answer with code, and the reminder of the answer's stated form.
 
 from __future__ import annotations
 
+import json
+
 from codeact_lab.agent import Episode, FinalState, Policy, StepKind, run
 from codeact_lab.agent.answer_review import checks_nothing
 from codeact_lab.agent.prompts import (
     ANSWER_FORM_REMINDER,
     ANSWER_IN_PROSE,
     CODE_ANSWER_AFTER_FAILURE,
+    FRESH_START,
+    FRESH_START_STEP_BY_STEP,
+    FRESH_START_WITH_FUNCTIONS,
     NOT_RUN_ANSWERED,
+    NOT_RUN_REPEATED,
+    NOT_RUN_SAME_REPLY,
     NOT_RUN_STUCK,
+    STARTING_OVER,
     USERS_FINAL_ANSWER,
     VERIFY_FIRST,
 )
 
+NO_FRESH_START = Policy(fresh_starts=0)  # the stuck rule alone: stuck ends the request
 LEFT_BEHIND = "[n for n in ('final_answer',) if n in globals()] + [hasattr(__import__('sys'), '_codeact_final_answer')]"
 
 
@@ -125,7 +134,7 @@ async def test_the_third_identical_action_in_a_row_is_not_run(scripted, make_llm
     code = "n = globals().get('n', 0) + 1\nprint('count', n)"
     scripted.default = {"text": f"Again.\n<execute>\n{code}\n</execute>"}
     ep = Episode(task="count")
-    await drive(ep, make_llm(), executor)
+    await drive(ep, make_llm(), executor, NO_FRESH_START)
     assert ep.state is FinalState.STUCK and ep.turns == 3
     assert "third time in a row" in ep.reason
     assert statuses(ep) == ["ok", "ok", "skipped"]
@@ -160,8 +169,8 @@ async def test_a_follow_up_starts_a_new_row(scripted, make_llm, executor):
     scripted.script(action, {"text": "<solution>b</solution>"})
     ep = Episode(task="t")
     llm = make_llm()
-    await drive(ep, llm, executor)
-    await drive(ep, llm, executor, message="run it once more")
+    await drive(ep, llm, executor, NO_FRESH_START)
+    await drive(ep, llm, executor, NO_FRESH_START, message="run it once more")
     assert ep.state is FinalState.SOLVED and ep.solution == "b"
     assert statuses(ep) == ["ok", "ok", "ok"]
 
@@ -178,7 +187,9 @@ async def test_the_same_answer_after_incorrect_is_pointed_out_then_stuck(
     llm = make_llm()
     await drive(ep, llm, executor)
     assert ep.state is FinalState.SOLVED
-    await drive(ep, llm, executor, message="Your answer is incorrect.", rejects_answer=True)
+    await drive(
+        ep, llm, executor, NO_FRESH_START, message="Your answer is incorrect.", rejects_answer=True
+    )
     assert ep.state is FinalState.STUCK and ep.turns == 3
     assert ep.reason == "the model gave the same rejected answer a third time"
     repeat = observations(ep)[0]
@@ -300,7 +311,7 @@ async def test_the_same_malformed_action_a_third_time_ends_stuck(scripted, make_
 
     scripted.default = {"text": "<execute>nonsense</execute>"}
     ep = Episode(task="t")
-    await drive(ep, make_llm(), executor, Policy(translate_action=translate))
+    await drive(ep, make_llm(), executor, Policy(translate_action=translate, fresh_starts=0))
     assert ep.state is FinalState.STUCK and ep.turns == 3
     assert statuses(ep) == ["error", "error", "skipped"]
 
@@ -390,12 +401,12 @@ async def test_the_same_failing_action_around_a_hosts_go_on_is_still_in_a_row(
     scripted.script(read, prose, read, prose, read)
     ep = Episode(task="t")
     llm = make_llm()
-    await drive(ep, llm, executor)
+    await drive(ep, llm, executor, NO_FRESH_START)
     assert ep.state is FinalState.REPLIED
-    await drive(ep, llm, executor, message=GO_ON, continues=True)
+    await drive(ep, llm, executor, NO_FRESH_START, message=GO_ON, continues=True)
     assert ep.state is FinalState.REPLIED
     assert "failed the same way both times" in observations(ep)[-1]
-    await drive(ep, llm, executor, message=GO_ON, continues=True)
+    await drive(ep, llm, executor, NO_FRESH_START, message=GO_ON, continues=True)
     assert ep.state is FinalState.STUCK and statuses(ep) == ["error", "error", "skipped"]
     assert all(u.data["continues_request"] for u in ep.steps_of(StepKind.USER)[1:])
 
@@ -441,7 +452,9 @@ async def test_a_repeated_final_answer_action_is_quoted_with_the_answer_it_gave(
     llm = make_llm()
     await drive(ep, llm, executor)
     assert ep.state is FinalState.SOLVED and ep.solution == "48"
-    await drive(ep, llm, executor, message="Your answer is incorrect.", rejects_answer=True)
+    await drive(
+        ep, llm, executor, NO_FRESH_START, message="Your answer is incorrect.", rejects_answer=True
+    )
     assert ep.state is FinalState.SOLVED and ep.solution == "42"
     repeat = observations(ep)[1]
     assert 'twice in a row now (turn 1 too); last time it returned: "final_answer(48)"' in repeat
@@ -462,7 +475,7 @@ async def test_the_same_code_that_now_returns_something_else_is_not_called_a_rep
         {"text": "<solution>/staff</solution>"},
     )
     ep = Episode(task="which page?")
-    await drive(ep, make_llm(), executor)
+    await drive(ep, make_llm(), executor, NO_FRESH_START)
     assert ep.state is FinalState.SOLVED
     third, fourth = observations(ep)[2:4]
     assert third == "'/staff'"
@@ -487,3 +500,148 @@ async def test_a_refused_solution_tag_is_not_quoted_as_the_actions_final_answer(
     assert first.data["refused_answer"] == {"text": "42", "why": "format"}
     assert 'last time it returned: "42"' in second.data["text"]
     assert "final_answer(" not in second.data["text"]
+
+
+# ---- starting over when the model repeats itself ----
+READ_MADE_UP = {"text": "<execute>\nopen('made-up.csv').read()\n</execute>"}
+
+
+async def test_a_repeated_action_starts_the_request_over_without_the_turns_before(
+    scripted, make_llm, executor
+):
+    """Seen on the embedded model: told it had run the same code twice in a row, it wrote
+    it a third time (15 of 23 times on the 32 tool tasks). It copies what its prompt holds:
+    after a fresh start the prompt no longer holds it."""
+    scripted.script(
+        READ_MADE_UP,
+        READ_MADE_UP,
+        {"text": "Another way.\n<execute>\nprint(6 * 7)\n</execute>"},
+        {"text": "<solution>42</solution>"},
+    )
+    ep = Episode(task="what is six times seven?")
+    await drive(ep, make_llm(), executor)
+    assert ep.state is FinalState.SOLVED and ep.solution == "42" and ep.turns == 4
+    assert statuses(ep) == ["error", "skipped", "ok"]  # the repeat was not run
+    note = FRESH_START.format(attempt="second", how=FRESH_START_STEP_BY_STEP)
+    repeat = ep.steps_of(StepKind.OBSERVATION)[1]
+    assert repeat.data["text"] == f"{NOT_RUN_REPEATED}\n\n{STARTING_OVER.format(note=note)}"
+    assert repeat.data["fresh_start"] == note
+    # what the model read next: the task, then the note, nothing of the turns between
+    after = scripted.requests[2]["messages"]
+    assert [m["role"] for m in after] == ["system", "user", "user"]
+    assert after[1]["content"] == "what is six times seven?" and after[2]["content"] == note
+    assert "made-up.csv" not in json.dumps(after)
+    # then the turns after it, as they came
+    last = scripted.requests[3]["messages"]
+    assert [m["role"] for m in last] == ["system", "user", "user", "assistant", "user"]
+    assert last[4]["content"] == "Observation:\n42"
+    assert len(ep.steps_of(StepKind.ASSISTANT)) == 4  # the record keeps every turn
+    # the first reply after it is sampled, seeded by its turn; the others are greedy
+    sent = [(body["temperature"], body.get("seed")) for body in scripted.requests]
+    assert sent == [(0.0, None), (0.0, None), (0.7, 3), (0.0, None)]
+    replies = ep.steps_of(StepKind.ASSISTANT)
+    assert replies[2].data["sampling"] == {"temperature": 0.7, "seed": 3}
+    assert "sampling" not in replies[3].data
+
+
+async def test_after_its_fresh_starts_a_request_ends_stuck_as_before(scripted, make_llm, executor):
+    scripted.default = READ_MADE_UP
+    ep = Episode(task="t")
+    await drive(ep, make_llm(), executor)
+    assert ep.state is FinalState.STUCK and ep.turns == 7
+    assert statuses(ep) == ["error", "skipped", "error", "skipped", "error", "error", "skipped"]
+    notes = [s.data.get("fresh_start", "") for s in ep.steps_of(StepKind.OBSERVATION)]
+    assert [bool(n) for n in notes] == [False, True, False, True, False, False, False]
+    # each fresh start reads differently: the same prompt would get the same reply
+    assert "your second attempt" in notes[1] and "your third attempt" in notes[3]
+    assert "failed the same way both times" in observations(ep)[5]  # then the notes of old
+    assert scripted.requests[4]["messages"][2]["content"] == notes[3]
+
+
+async def test_no_fresh_start_on_the_last_turn(scripted, make_llm, executor):
+    scripted.default = READ_MADE_UP
+    ep = Episode(task="t")
+    await drive(ep, make_llm(), executor, Policy(max_turns=2))
+    assert ep.state is FinalState.MAX_TURNS and statuses(ep) == ["error", "error"]
+    assert not any(s.data.get("fresh_start") for s in ep.steps_of(StepKind.OBSERVATION))
+
+
+async def test_a_rejected_answer_given_again_starts_over_naming_the_functions(
+    scripted, make_llm, executor
+):
+    await executor.execute("def double(x):\n    return 2 * x", 10)
+    answer = {"text": "<solution>7</solution>"}
+    scripted.script(
+        answer,
+        answer,
+        {"text": "<execute>\nprint(double(21))\n</execute>"},
+        {"text": "<solution>42</solution>"},
+    )
+    ep = Episode(task="double 21")
+    llm = make_llm()
+    tools = "- double(x): twice x"
+    await drive(ep, llm, executor, tools=tools)
+    await drive(ep, llm, executor, message="Incorrect.", rejects_answer=True, tools=tools)
+    assert ep.state is FinalState.SOLVED and ep.solution == "42"
+    repeat = ep.steps_of(StepKind.OBSERVATION)[0]
+    assert repeat.data["refused_answer"] == {"text": "7", "why": "repeated"}
+    how = FRESH_START_WITH_FUNCTIONS.format(names="double(x)")
+    note = FRESH_START.format(attempt="second", how=how)
+    assert repeat.data["fresh_start"] == note
+    # the answer the model was told is wrong, and the "no", are out of its view
+    after = scripted.requests[2]["messages"]
+    assert [m["content"] for m in after[1:]] == ["double 21", note]
+
+
+async def test_a_follow_up_sees_the_request_as_the_model_last_saw_it(scripted, make_llm, executor):
+    scripted.script(
+        READ_MADE_UP,
+        READ_MADE_UP,
+        {"text": "<execute>\nprint(6 * 7)\n</execute>"},
+        {"text": "<solution>42</solution>"},
+        {"text": "<solution>43</solution>"},
+    )
+    ep = Episode(task="t")
+    llm = make_llm()
+    await drive(ep, llm, executor)
+    await drive(ep, llm, executor, message="and plus one?")
+    sent = scripted.requests[4]["messages"]
+    assert [m["role"] for m in sent] == [
+        "system", "user", "user", "assistant", "user", "assistant", "user"
+    ]  # fmt: skip
+    assert sent[-1]["content"] == "and plus one?" and "made-up.csv" not in json.dumps(sent)
+    assert ep.state is FinalState.SOLVED and ep.solution == "43"
+
+
+async def test_the_same_reply_word_for_word_starts_over_with_nothing_of_it_run(
+    scripted, make_llm, executor
+):
+    """Seen on the embedded model: an action longer than a reply's tokens, cut off, then
+    written again whole, ten times (50 s each): no action ran, so no action repeated."""
+    cut = {"text": "Plan.\n<execute>\nx = 1\nprint('a very long", "finish_reason": "length"}
+    scripted.script(
+        cut,
+        cut,
+        {"text": "<execute>\nprint(6 * 7)\n</execute>"},
+        {"text": "<solution>42</solution>"},
+    )
+    ep = Episode(task="t")
+    await drive(ep, make_llm(), executor)
+    assert ep.state is FinalState.SOLVED and ep.solution == "42" and ep.turns == 4
+    assert statuses(ep) == ["ok"]  # neither cut action ran
+    first, second = observations(ep)[:2]
+    assert first.startswith("Your reply was cut off")
+    assert second.startswith(NOT_RUN_SAME_REPLY) and "starting the task over" in second
+    after = scripted.requests[2]["messages"]
+    assert [m["role"] for m in after] == ["system", "user", "user"]
+
+
+async def test_the_same_reply_after_a_one_time_note_is_no_repeat(scripted, make_llm, executor):
+    """A reply sent back once (its answer's form) and given again, word for word, is taken:
+    the note asked for it again."""
+    reply = {"text": "<execute>\nprint(6 * 7)\n</execute>\n<solution>42</solution>"}
+    scripted.script(reply, reply)
+    ep = Episode(task="6 * 7? Answer as @product[value].")
+    await drive(ep, make_llm(use_stop_sequence=False), executor)
+    assert ep.state is FinalState.SOLVED and ep.solution == "42" and ep.turns == 2
+    assert not any(s.data.get("fresh_start") for s in ep.steps_of(StepKind.OBSERVATION))

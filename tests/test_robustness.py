@@ -53,7 +53,9 @@ class ReplayModel:
     def __init__(self, texts: list[str]) -> None:
         self.texts = list(texts)
 
-    async def complete(self, messages, *, on_delta=None, on_retry=None) -> Completion:
+    async def complete(
+        self, messages, *, on_delta=None, on_retry=None, sampling=None
+    ) -> Completion:
         text = self.texts.pop(0) if self.texts else "<solution>end</solution>"
         if on_delta and text:
             on_delta(text)

@@ -7,6 +7,8 @@ What this adds to the ``openai`` client is what a CodeAct loop needs from it:
 * bounded retries with exponential backoff (``Retry-After`` honoured) on 429, 5xx,
   timeouts and connections that fail or close mid-stream; the caller is told when a
   retry discards a partial reply, so a live view can reset its draft;
+* a :class:`Sampling` for one reply, which the loop asks for after the model repeated
+  itself (a reply sampled, not greedy, with a seed so it can be reproduced);
 * one error type, :class:`LLMError`, whose message says in a line what went wrong
   (unreachable endpoint, bad key, unknown model, a reply that is not a chat stream).
 
@@ -49,6 +51,18 @@ class LLMError(RuntimeError):
     def __init__(self, message: str, *, retryable: bool = False) -> None:
         super().__init__(message)
         self.retryable = retryable
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """How one reply is sampled instead of the config's temperature. ``seed`` makes the
+    draw reproducible on servers that honour it (llama.cpp, vLLM, Ollama, OpenAI)."""
+
+    temperature: float
+    seed: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"temperature": self.temperature, "seed": self.seed}
 
 
 @dataclass
@@ -113,6 +127,7 @@ class ChatModel(Protocol):
         *,
         on_delta: DeltaCallback | None = None,
         on_retry: RetryCallback | None = None,
+        sampling: Sampling | None = None,
     ) -> Completion: ...
 
 
@@ -199,14 +214,17 @@ class LLMClient:
         *,
         on_delta: DeltaCallback | None = None,
         on_retry: RetryCallback | None = None,
+        sampling: Sampling | None = None,
     ) -> Completion:
         """One whole reply. A reply that has not ended within ``reply_timeout`` (a stream
         that trickles a token every few seconds, say) is an error, never a wait forever."""
         limit = self.config.reply_timeout
         if not limit:
-            return await self._complete(messages, on_delta, on_retry)
+            return await self._complete(messages, on_delta, on_retry, sampling)
         try:
-            return await asyncio.wait_for(self._complete(messages, on_delta, on_retry), limit)
+            return await asyncio.wait_for(
+                self._complete(messages, on_delta, on_retry, sampling), limit
+            )
         except asyncio.TimeoutError:
             raise LLMError(
                 f"the model endpoint {self.endpoint} did not finish its reply within "
@@ -218,11 +236,12 @@ class LLMClient:
         messages: Sequence[dict[str, Any]],
         on_delta: DeltaCallback | None,
         on_retry: RetryCallback | None,
+        sampling: Sampling | None = None,
     ) -> Completion:
         attempt = 0
         while True:
             try:
-                completion = await self._stream_once(messages, on_delta)
+                completion = await self._stream_once(messages, on_delta, sampling)
                 completion.retries = attempt
                 return completion
             except LLMError as err:
@@ -242,7 +261,9 @@ class LLMClient:
         delay = self.config.retry_base_delay * 2 ** (attempt - 1)
         return min(delay * (0.75 + random.random() / 2), self.config.retry_max_delay)
 
-    def _request(self, messages: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    def _request(
+        self, messages: Sequence[dict[str, Any]], sampling: Sampling | None = None
+    ) -> dict[str, Any]:
         cfg = self.config
         # The messages travel in extra_body, which the client sends as they are: its own
         # per-message TypedDict transform costs ~0.1 ms a message (a no-op for chat messages),
@@ -251,9 +272,11 @@ class LLMClient:
             "model": cfg.model,
             "messages": [],
             "stream": True,
-            "temperature": cfg.temperature,
+            "temperature": cfg.temperature if sampling is None else sampling.temperature,
             "extra_body": {**cfg.extra_body, "messages": list(messages)},
         }
+        if sampling is not None and sampling.seed is not None:
+            request["seed"] = sampling.seed
         if cfg.max_tokens:
             request["max_tokens"] = cfg.max_tokens
         if cfg.use_stop_sequence:
@@ -263,7 +286,10 @@ class LLMClient:
         return request
 
     async def _stream_once(
-        self, messages: Sequence[dict[str, Any]], on_delta: DeltaCallback | None
+        self,
+        messages: Sequence[dict[str, Any]],
+        on_delta: DeltaCallback | None,
+        sampling: Sampling | None = None,
     ) -> Completion:
         text: list[str] = []
         finish_reason: str | None = None
@@ -272,7 +298,7 @@ class LLMClient:
         pieces, chars = 0, 0
         limit = self.config.max_tokens
         try:
-            stream = await self._client.chat.completions.create(**self._request(messages))
+            stream = await self._client.chat.completions.create(**self._request(messages, sampling))
             try:
                 async for chunk in stream:
                     chunks += 1

@@ -26,6 +26,7 @@ from typing import Any, Protocol, TypeVar
 from . import code_answer
 from .answer_review import (
     PROSE,
+    REPEATED,
     Review,
     answers_in_prose,
     as_asked,
@@ -45,17 +46,23 @@ from .episode import (
 )
 from .error_hints import error_hint, listed_functions
 from .executor import ExecutionResult, Executor
-from .llm import ChatModel, Completion, LLMError
-from .messages import prompt_parts
+from .llm import ChatModel, Completion, LLMError, Sampling
+from .messages import fresh_starts_used, prompt_parts
 from .notebook_view import NotebookContext
 from .observation import format_observation
 from .output_patch import OutputTracker
 from .parser import ParsedAction, ParsedReply, parse_reply
 from .prompts import (
+    ATTEMPTS,
     CODE_ANSWER_AFTER_FAILURE,
     EMPTY_REPLY,
     FORMAT_REMINDER,
+    FRESH_START,
+    FRESH_START_STEP_BY_STEP,
+    FRESH_START_WITH_FUNCTIONS,
     NOT_RUN_ANSWERED,
+    NOT_RUN_REPEATED,
+    NOT_RUN_SAME_REPLY,
     NOT_RUN_STUCK,
     REPEATED_ACTION,
     REPEATED_ACTION_IN_A_ROW,
@@ -65,6 +72,7 @@ from .prompts import (
     RESTORED,
     SKIPPED_AFTER_FAILURE,
     SOLUTION_AFTER_FAILED_ACTION,
+    STARTING_OVER,
     STUCK_ACTION,
     STUCK_ANSWER,
     TRUNCATED_ACTION,
@@ -73,7 +81,13 @@ from .prompts import (
     PromptTemplate,
 )
 from .pumped import Done, pumped
-from .repetition import earlier_identical, identical_in_a_row, returned
+from .repetition import (
+    earlier_identical,
+    gave_refused_answer,
+    identical_in_a_row,
+    repeated_reply,
+    returned,
+)
 from .tokens import DEFAULT_CONTEXT_TOKENS, DEFAULT_REPLY_TOKENS
 
 
@@ -108,6 +122,14 @@ class Policy:
     # The task needs the kernel: an answer with no successful action in the episode gets
     # this note, once, instead of being taken (answer_review.py). None: no such nudge.
     verify_note: str | None = None
+    # The model repeats itself (its last action, or an answer it was told is wrong) with a
+    # turn left: how many times a request starts over instead, its turns so far out of the
+    # model's view (messages.py). After them, the third time ends the request as stuck.
+    fresh_starts: int = 2
+    # The first reply after a fresh start is sampled at this temperature (seeded by the
+    # turn, so a run can be reproduced): at temperature 0 a second fresh start, whose prompt
+    # differs from the first's by a word, got the first's reply again. None: greedy.
+    fresh_start_temperature: float | None = 0.7
 
 
 @dataclass
@@ -219,6 +241,7 @@ class _Run:
         self._code_answers: dict[str, str] = {}  # action step id -> what final_answer() got
         self._users_final_answer = False  # an action found the user's own final_answer
         self._not_run: dict[str, str] = {}  # skipped action id -> why, when not a failure
+        self._last_turn = False  # the turn being run is this run's last
         # The context every prompt must fit; a model that does not say (a test double) gets
         # the defaults of an endpoint.
         self.context = Budget(
@@ -314,7 +337,8 @@ class _Run:
                     **same,
                     **self.notebook,
                 )
-            for _ in range(self.policy.max_turns):
+            for turn_index in range(self.policy.max_turns):
+                self._last_turn = turn_index == self.policy.max_turns - 1
                 if self.stop.is_set():
                     raise _Stopped()
                 if self.deadline is not None and time.monotonic() >= self.deadline:
@@ -380,8 +404,9 @@ class _Run:
     async def _generate(self, turn: int) -> AsyncIterator[Event | Done[Completion]]:
         """Ask the model (its draft streams as deltas, retries are told), record its reply."""
         prompt = self._prompt()
+        sampling = self._sampling(turn)
         asked = time.monotonic()
-        completing = self._pump(self._complete_work(turn, prompt.messages), _cancel)
+        completing = self._pump(self._complete_work(turn, prompt.messages, sampling), _cancel)
         async for ev in completing:
             yield ev
         completion = completing.result
@@ -396,8 +421,17 @@ class _Run:
             retries=completion.retries,
             duration=round(time.monotonic() - asked, 4),  # the model's latency, retries included
             **prompt.record(self.context),  # what the model read: its size, what was shortened
+            **({"sampling": sampling.to_dict()} if sampling else {}),
         )
         yield Done(completion)
+
+    def _sampling(self, turn: int) -> Sampling | None:
+        """The first reply after a fresh start is sampled; None: the model's own."""
+        temperature = self.policy.fresh_start_temperature
+        last = self.ep.steps[-1] if self.ep.steps else None
+        if temperature is None or last is None or not last.data.get("fresh_start"):
+            return None
+        return Sampling(temperature, seed=turn)
 
     def _plan(self, completion: Completion) -> _Plan:
         """The reply's actions that will be considered, and notes on the ones that won't."""
@@ -422,6 +456,12 @@ class _Run:
     ) -> AsyncIterator[Event]:
         """A reply with nothing to run: a note, its answer, a reminder, or the end (REPLIED)."""
         ep = self.ep
+        # Prose, or an action cut off, word for word as the reply before: start over.
+        fresh_start = self._fresh_start() if repeated_reply(ep) else None
+        if plan.reply.solution is None and fresh_start is not None:
+            text = f"{NOT_RUN_SAME_REPLY}\n\n{STARTING_OVER.format(note=fresh_start)}"
+            yield self._observation(turn, text, [], [], fresh_start=fresh_start)
+            return
         if plan.notes:  # the only action was cut off: tell the model, go on
             yield self._observation(turn, "\n".join(plan.notes), [], [])
             return
@@ -460,11 +500,15 @@ class _Run:
             yield step_ev
             step = ep.find(step_ev.data["step"]["id"])
             assert step is not None
-            if not (ran.failed or ran.stuck or ran.answered_by) and (
-                len(identical_in_a_row(ep, step)) >= 2
-            ):
-                ran.stuck = True  # the third time in a row: not run, the turn ends below
-                self._not_run[step.id] = NOT_RUN_STUCK
+            halted_before = ran.failed or ran.stuck or bool(ran.answered_by)
+            row = [] if halted_before else identical_in_a_row(ep, step)
+            # The same code again, but for an answer given again after a note refused it:
+            # not run (in a row, nothing ran in between: it would give what it gave). The
+            # request starts over (below) or, the third time with no fresh start left, ends.
+            again = len(row) == 1 and not gave_refused_answer(ep, row[0])
+            if len(row) >= 2 or (again and self._fresh_start() is not None):
+                ran.stuck = True
+                self._not_run[step.id] = NOT_RUN_STUCK if len(row) >= 2 else NOT_RUN_REPEATED
             elif ran.answered_by:
                 self._not_run[step.id] = NOT_RUN_ANSWERED
             halted = ran.failed or ran.stuck or bool(ran.answered_by) or self.stop.is_set()
@@ -524,8 +568,13 @@ class _Run:
         review: Review | None = None
         if answer is not None and not ran.failed and not ran.stuck:
             review = review_answer(ep, answer, self.policy.verify_note)
-            if review.note:
-                notes.append(review.note)
+        repeated = ran.stuck or (review is not None and review.why == REPEATED)
+        fresh_start = self._fresh_start() if repeated else None
+        if fresh_start is not None:
+            notes.append(STARTING_OVER.format(note=fresh_start))
+        elif review is not None and review.note:
+            notes.append(review.note)
+        stuck = ran.stuck or (review is not None and review.stuck)
         if self._own_final_answer_unsaid():
             notes.append(USERS_FINAL_ANSWER)
         refused = None
@@ -541,6 +590,7 @@ class _Run:
             images,
             [s.id for s, _ in ran.results],
             refused_answer=refused,
+            fresh_start=fresh_start,
         )
 
         dead = [s for s, r in ran.results if r is not None and r.status is ActionStatus.DEAD]
@@ -550,7 +600,7 @@ class _Run:
             yield ep.event(EventType.FINAL, state=FinalState.FAILED.value, reason=reason)
         elif self.stop.is_set():
             raise _Stopped()
-        elif ran.stuck or (review is not None and review.stuck):
+        elif stuck and fresh_start is None:
             reason = STUCK_ACTION if ran.stuck else STUCK_ANSWER
             yield ep.event(EventType.FINAL, state=FinalState.STUCK.value, reason=reason)
         elif answer is not None and review is not None and review.accept:
@@ -565,7 +615,17 @@ class _Run:
         ep = self.ep
         answer = as_asked(ep, answer)
         review = review_answer(ep, answer, self.policy.verify_note)
-        if review.stuck:
+        fresh_start = self._fresh_start() if review.why == REPEATED else None
+        if fresh_start is not None:
+            yield self._observation(
+                turn,
+                STARTING_OVER.format(note=fresh_start),
+                [],
+                [],
+                refused_answer={"text": answer, "why": review.why},
+                fresh_start=fresh_start,
+            )
+        elif review.stuck:
             yield ep.event(EventType.FINAL, state=FinalState.STUCK.value, reason=STUCK_ANSWER)
         elif review.accept:
             yield ep.step_event(EventType.SOLUTION, StepKind.SOLUTION, text=answer, turn=turn)
@@ -596,7 +656,7 @@ class _Run:
         )
 
     def _complete_work(
-        self, turn: int, messages: list[dict[str, Any]]
+        self, turn: int, messages: list[dict[str, Any]], sampling: Sampling | None = None
     ) -> Callable[[Emit], Awaitable[Completion]]:
         ep = self.ep
 
@@ -615,7 +675,9 @@ class _Run:
                     )
                 )
 
-            return await self.llm.complete(messages, on_delta=on_delta, on_retry=on_retry)
+            return await self.llm.complete(
+                messages, on_delta=on_delta, on_retry=on_retry, sampling=sampling
+            )
 
         return work
 
@@ -867,10 +929,13 @@ class _Run:
         action_ids: list[str],
         refused_answer: dict[str, str] | None = None,
         note: str | None = None,
+        fresh_start: str | None = None,
     ) -> Event:
         extra: dict[str, Any] = {"refused_answer": refused_answer} if refused_answer else {}
         if note is not None:  # which of the loop's one-time reminders this is
             extra["note"] = note
+        if fresh_start is not None:  # what the model reads instead of the turns before
+            extra["fresh_start"] = fresh_start
         return self.ep.step_event(
             EventType.OBSERVATION,
             StepKind.OBSERVATION,
@@ -880,6 +945,18 @@ class _Run:
             action_ids=action_ids,
             **extra,
         )
+
+    def _fresh_start(self) -> str | None:
+        """The note a stuck request starts over with, or None: no fresh start is left for
+        this request, or no turn is left to use it."""
+        used = fresh_starts_used(self.ep)
+        if self._last_turn or used >= self.policy.fresh_starts:
+            return None
+        how = FRESH_START_STEP_BY_STEP
+        if self.functions:
+            how = FRESH_START_WITH_FUNCTIONS.format(names=", ".join(self.functions))
+        attempt = ATTEMPTS[used] if used < len(ATTEMPTS) else f"{used + 2}th"
+        return FRESH_START.format(attempt=attempt, how=how)
 
     def _own_final_answer_unsaid(self) -> bool:
         """An action met the user's own final_answer, and the model was not told yet."""

@@ -3,6 +3,11 @@
 Because they are derived from the record, a follow-up message, a resumed episode
 and a fresh turn all send the model exactly what it saw before.
 
+A request that starts over (the loop's fresh start, when the model got stuck repeating
+itself) is sent without its turns before that point: the request's message, then the
+fresh start's note, then what came after. The record keeps those turns; the model does
+not see them, so it cannot copy them again.
+
 :func:`prompt_parts` makes one :class:`Part` per message, tied to the step it comes
 from, so that ``condense.py`` can shorten the old ones to fit the model's context;
 :func:`build_messages` is the prompt with nothing shortened.
@@ -13,7 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .episode import Episode, StepKind
+from .episode import Episode, Step, StepKind
+from .repetition import new_request, since_request
 
 OBSERVATION_PREFIX = "Observation:\n"
 
@@ -56,9 +62,32 @@ class Part:
         return {"role": self.role, "content": f"{content}\n\n{self.note}" if self.note else content}
 
 
+def fresh_starts_used(episode: Episode) -> int:
+    """How many times the current request has started over."""
+    return sum(
+        1
+        for step in since_request(episode)
+        if step.kind is StepKind.OBSERVATION and step.data.get("fresh_start")
+    )
+
+
+def visible_steps(episode: Episode) -> list[Step]:
+    """The steps the model is shown: at each fresh start, the turns between its request's
+    message and it are left out, and the fresh start stands in for them."""
+    visible: list[Step] = []
+    request = -1  # the index in ``visible`` of the current request's message
+    for step in episode.steps:
+        if new_request(step):
+            request = len(visible)
+        elif step.kind is StepKind.OBSERVATION and step.data.get("fresh_start"):
+            del visible[request + 1 :]
+        visible.append(step)
+    return visible
+
+
 def prompt_parts(episode: Episode, system: str) -> list[Part]:
     parts = [Part("system", None, None, system)]
-    for step in episode.steps:
+    for step in visible_steps(episode):
         data = step.data
         if step.kind is StepKind.USER:
             parts.append(
@@ -68,6 +97,9 @@ def prompt_parts(episode: Episode, system: str) -> list[Part]:
             # An empty reply still takes its place, so roles keep alternating.
             text = data["text"] or "(empty)"
             parts.append(Part("assistant", step.kind, step.id, text, turn=data.get("turn")))
+        elif step.kind is StepKind.OBSERVATION and data.get("fresh_start"):
+            # Said as the user's words, after the request: no turn before it is shown.
+            parts.append(Part("user", StepKind.USER, step.id, data["fresh_start"]))
         elif step.kind is StepKind.OBSERVATION:
             images = tuple(data.get("images") or ())
             parts.append(

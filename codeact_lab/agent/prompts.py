@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-PROMPT_VERSION = "codeact-lab/9"
+PROMPT_VERSION = "codeact-lab/10"
 
 SYSTEM_PROMPT = """\
 You are a helpful assistant with an interactive Python (Jupyter) environment. \
@@ -93,6 +93,30 @@ STUCK_ACTION = "the model wrote the same action a third time in a row"
 
 STUCK_ANSWER = "the model gave the same rejected answer a third time"
 
+# The model repeats itself (its last action, or an answer it was told is wrong) with turns
+# left: the request starts over, with its turns so far out of the model's view (the record
+# keeps them). A small model copies what its prompt holds: told that it repeated itself and
+# not to do it again, it most often did it a third time (15 of 23 times on the 32 tool tasks),
+# and none of the other 8 went on to solve the task.
+STARTING_OVER = (
+    "[Repeating itself: starting the task over. The model no longer sees the turns since the "
+    "request; it reads this instead:]\n{note}"
+)
+FRESH_START = (
+    "(This is your {attempt} attempt at this task: the one before got stuck repeating "
+    "something that did not work, and it is not shown. Start again with another approach: "
+    "{how}.)"
+)
+FRESH_START_WITH_FUNCTIONS = (
+    "call the functions you were given ({names}) one at a time, and print what each returns "
+    "before you use it"
+)
+# Each fresh start's note differs: at temperature 0 the same prompt gives the same reply.
+ATTEMPTS = ("second", "third", "fourth", "fifth")
+FRESH_START_STEP_BY_STEP = (
+    "take one step at a time, and print what each step gives before you use it"
+)
+
 REPEATED_ANSWER = (
     "You already gave this answer in turn {turn}, and it was not accepted: it is incorrect. "
     "Do not give it again: run code to check it, and find what is wrong. "
@@ -157,6 +181,10 @@ CODE_ANSWER_AFTER_FAILURE = (
 SKIPPED_AFTER_FAILURE = "[Not run: an earlier action in the same reply failed.]"
 
 NOT_RUN_STUCK = "[Not run: the same code a third time in a row.]"
+
+NOT_RUN_SAME_REPLY = "[The same reply as the one before it, word for word.]"
+
+NOT_RUN_REPEATED = "[Not run: the same code as the action before it, which gave what it gives.]"
 
 NOT_RUN_ANSWERED = "[Not run: an earlier action of the same reply gave the final answer.]"
 

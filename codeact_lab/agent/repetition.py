@@ -63,6 +63,51 @@ def identical_in_a_row(episode: Episode, step: Step) -> list[Step]:
     return row
 
 
+def since_request(episode: Episode) -> list[Step]:
+    """The steps after the current request's message (all of them if there is none)."""
+    for index in range(len(episode.steps) - 1, -1, -1):
+        if new_request(episode.steps[index]):
+            return episode.steps[index + 1 :]
+    return list(episode.steps)
+
+
+def repeated_reply(episode: Episode) -> bool:
+    """Whether the model's last reply is, word for word, its reply before it in this request
+    (the loop asks this of replies with nothing to run or take: prose, an action cut off),
+    and that one was not sent back by a one-time note (a refused form or check, a prose
+    answer asked again), which the same reply answers. Seen: an action too long for the
+    reply's tokens, cut off and written again whole, ten times; a prose reply, again after
+    "go on"."""
+    replies: list[tuple[Step, Step | None]] = []  # each reply and the observation after it
+    for step in since_request(episode):
+        if step.kind is StepKind.ASSISTANT:
+            replies.append((step, None))
+        elif step.kind is StepKind.OBSERVATION and replies and replies[-1][1] is None:
+            replies[-1] = (replies[-1][0], step)
+    if len(replies) < 2:
+        return False
+    (before, told), (last, _) = replies[-2], replies[-1]
+    # A one-time note asked for it again, or a fresh start came between: no repeat.
+    asked_again = told is not None and bool(
+        told.data.get("note")
+        or told.data.get("fresh_start")
+        or (told.data.get("refused_answer") or {}).get("why") not in (None, "repeated")
+    )
+    same = str(last.data.get("text", "")).strip() == str(before.data.get("text", "")).strip()
+    return same and not asked_again
+
+
+def gave_refused_answer(episode: Episode, action: Step) -> bool:
+    """Whether the loop refused an answer of ``action``'s reply (its final_answer() or its
+    <solution>, for its form or to be checked first): the same code again gives it again."""
+    return any(
+        step.kind is StepKind.OBSERVATION
+        and action.id in (step.data.get("action_ids") or ())
+        and bool(step.data.get("refused_answer"))
+        for step in episode.steps
+    )
+
+
 def earlier_identical(episode: Episode, step: Step) -> Step | None:
     """The first earlier action anywhere in the episode with the same code that succeeded
     and returned what ``step`` did: the same code showing something new (``view()``

@@ -117,6 +117,13 @@ class Condensed(TypedDict, total=False):
     dropped: Dropped
 
 
+class SamplingRecord(TypedDict):
+    """A reply sampled at this temperature instead of the model's own (after a fresh start)."""
+
+    temperature: float
+    seed: int | None
+
+
 class AssistantData(TypedDict):
     """One model reply, whole, and the prompt it answered."""
 
@@ -133,6 +140,8 @@ class AssistantData(TypedDict):
     """The model's context, in tokens."""
     condensed: NotRequired[Condensed]
     """Absent: the whole history was sent."""
+    sampling: NotRequired[SamplingRecord]
+    """Absent: the model's own temperature."""
 
 
 class ApprovalRecord(TypedDict):
@@ -182,6 +191,9 @@ class ObservationData(TypedDict):
     """The reply's answer, when it was not taken."""
     note: NotRequired[str]
     """Which of the loop's one-time reminders this is."""
+    fresh_start: NotRequired[str]
+    """The request starts over here (the model was stuck): what the model reads instead of
+    the turns between the request's message and this step, which it no longer sees."""
 
 
 class SolutionData(TypedDict):

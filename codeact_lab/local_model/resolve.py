@@ -28,6 +28,7 @@ from ..agent.llm import (
     LLMConfig,
     LLMError,
     RetryCallback,
+    Sampling,
     public_endpoint,
 )
 from ..agent.tokens import DEFAULT_REPLY_TOKENS, TOKENS_PER_MESSAGE, TOKENS_PER_PROMPT, content_text
@@ -122,6 +123,7 @@ class LocalLLMClient(LLMClient):
         *,
         on_delta: DeltaCallback | None = None,
         on_retry: RetryCallback | None = None,
+        sampling: Sampling | None = None,
     ) -> Completion:
         try:
             await self.server.ensure_started()
@@ -129,7 +131,9 @@ class LocalLLMClient(LLMClient):
             raise LLMError(str(err)) from err
         self.use_key(self.server.api_key)
         await self.fit_context(messages)
-        return await super().complete(messages, on_delta=on_delta, on_retry=on_retry)
+        return await super().complete(
+            messages, on_delta=on_delta, on_retry=on_retry, sampling=sampling
+        )
 
 
 class NoModelClient(LLMClient):

@@ -162,6 +162,20 @@ export function Transcript(props: ITranscriptProps): JSX.Element {
         if (!compact) {
           items.push(<Observation key={step.id} step={step} />);
         }
+        if (step.data.fresh_start) {
+          // The model's view of this request starts again here: say so where it happens.
+          items.push(
+            <div
+              key={`${step.id}-fresh`}
+              className="jp-codeact-fresh-start"
+              data-testid="codeact-fresh-start"
+            >
+              {trans.__(
+                'The model repeated itself: it starts this request over, without the turns above in view.'
+              )}
+            </div>
+          );
+        }
         break;
       case 'solution':
         items.push(

@@ -186,6 +186,7 @@ export interface IAssistantData {
    */
   context_tokens?: number;
   condensed?: ICondensed;
+  sampling?: ISamplingRecord;
 }
 export interface IUsage {
   prompt_tokens: number;
@@ -208,6 +209,13 @@ export interface IDropped {
    */
   through: string;
   messages: number;
+}
+/**
+ * Absent: the model's own temperature.
+ */
+export interface ISamplingRecord {
+  temperature: number;
+  seed: number | null;
 }
 export interface IAssistantMessageData {
   step: IAssistantStep;
@@ -359,6 +367,11 @@ export interface IObservationData {
    * Which of the loop's one-time reminders this is.
    */
   note?: string;
+  /**
+   * The request starts over here (the model was stuck): what the model reads instead of
+   * the turns between the request's message and this step, which it no longer sees.
+   */
+  fresh_start?: string;
 }
 /**
  * The reply's answer, when it was not taken.
@@ -637,6 +650,13 @@ export interface IRefusedAnswer1 {
    * The action whose ``final_answer()`` gave it; absent for a ``<solution>``.
    */
   action_id?: string;
+}
+/**
+ * A reply sampled at this temperature instead of the model's own (after a fresh start).
+ */
+export interface ISamplingRecord1 {
+  temperature: number;
+  seed: number | null;
 }
 /**
  * ``GET /codeact/config``: what the server runs episodes with.
