@@ -159,9 +159,7 @@ GUESSED_NAME = (
     "were given are: {names}.]"
 )
 
-ANSWER_IN_PROSE = (
-    "Give your answer again, this time between <solution> and </solution>, so that it can be taken."
-)
+ANSWER_IN_PROSE = "Give the answer between <solution> and </solution>, so that it can be taken."
 
 ANSWER_FORM_REMINDER = (
     "The task asks for the answer in this form: {form}. Your answer does not follow it: "
