@@ -119,8 +119,8 @@ class CodeAct(LocalModelSettings, Configurable):
     fresh_start_temperature = Float(
         Policy.fresh_start_temperature,
         allow_none=True,
-        help="Temperature of the first reply after a fresh start, seeded by its turn "
-        "(None: the model's own).",
+        help="Temperature of the first reply after a request's second fresh start, seeded "
+        "by its turn (None: the model's own).",
     ).tag(config=True)
     approval = CaselessStrEnum(list(APPROVAL.choices), APPROVAL.default, help=APPROVAL.help).tag(
         config=True

@@ -543,12 +543,8 @@ async def test_a_repeated_action_starts_the_request_over_without_the_turns_befor
     assert [m["role"] for m in last] == ["system", "user", "user", "assistant", "user"]
     assert last[4]["content"] == "Observation:\n42"
     assert len(ep.steps_of(StepKind.ASSISTANT)) == 4  # the record keeps every turn
-    # the first reply after it is sampled, seeded by its turn; the others are greedy
-    sent = [(body["temperature"], body.get("seed")) for body in scripted.requests]
-    assert sent == [(0.0, None), (0.0, None), (0.7, 3), (0.0, None)]
-    replies = ep.steps_of(StepKind.ASSISTANT)
-    assert replies[2].data["sampling"] == {"temperature": 0.7, "seed": 3}
-    assert "sampling" not in replies[3].data
+    # every reply greedy: only a second fresh start's first reply is sampled
+    assert {(body["temperature"], body.get("seed")) for body in scripted.requests} == {(0.0, None)}
 
 
 async def test_after_its_fresh_starts_a_request_ends_stuck_as_before(scripted, make_llm, executor):
@@ -563,6 +559,13 @@ async def test_after_its_fresh_starts_a_request_ends_stuck_as_before(scripted, m
     assert "your second attempt" in notes[1] and "your third attempt" in notes[3]
     assert "failed the same way both times" in observations(ep)[5]  # then the notes of old
     assert scripted.requests[4]["messages"][2]["content"] == notes[3]
+    # the first reply after the second fresh start is sampled, seeded by its turn: at
+    # temperature 0 it got the first fresh start's reply again; the rest are greedy
+    sent = [(body["temperature"], body.get("seed")) for body in scripted.requests]
+    assert sent == [(0.0, None)] * 4 + [(0.7, 5)] + [(0.0, None)] * 2
+    replies = ep.steps_of(StepKind.ASSISTANT)
+    assert replies[4].data["sampling"] == {"temperature": 0.7, "seed": 5}
+    assert "sampling" not in replies[2].data and "sampling" not in replies[5].data
 
 
 async def test_no_fresh_start_on_the_last_turn(scripted, make_llm, executor):

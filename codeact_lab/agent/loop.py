@@ -126,9 +126,9 @@ class Policy:
     # turn left: how many times a request starts over instead, its turns so far out of the
     # model's view (messages.py). After them, the third time ends the request as stuck.
     fresh_starts: int = 2
-    # The first reply after a fresh start is sampled at this temperature (seeded by the
-    # turn, so a run can be reproduced): at temperature 0 a second fresh start, whose prompt
-    # differs from the first's by a word, got the first's reply again. None: greedy.
+    # The first reply after a request's second fresh start is sampled at this temperature
+    # (seeded by the turn, so a run can be reproduced): at temperature 0 it got the reply
+    # after the first fresh start again. None: greedy.
     fresh_start_temperature: float | None = 0.7
 
 
@@ -426,12 +426,14 @@ class _Run:
         yield Done(completion)
 
     def _sampling(self, turn: int) -> Sampling | None:
-        """The first reply after a fresh start is sampled; None: the model's own."""
+        """The first reply after a request's second (or later) fresh start is sampled; None:
+        the model's own. The first fresh start's prompt is new to the model; the second's
+        differs from it by a word, and at temperature 0 got the same reply in 5 of 11."""
         temperature = self.policy.fresh_start_temperature
         last = self.ep.steps[-1] if self.ep.steps else None
         if temperature is None or last is None or not last.data.get("fresh_start"):
             return None
-        return Sampling(temperature, seed=turn)
+        return Sampling(temperature, seed=turn) if fresh_starts_used(self.ep) >= 2 else None
 
     def _plan(self, completion: Completion) -> _Plan:
         """The reply's actions that will be considered, and notes on the ones that won't."""
