@@ -11,8 +11,11 @@ One call of ``run`` answers one user message (the task, or a follow-up given as
 
 An answer comes as ``<solution>`` or from code, through ``final_answer(value)``
 (code_answer.py), and is reviewed before it is taken (answer_review.py). A model that
-repeats itself a third time in a row, the same action or the same rejected answer,
-ends the turn as STUCK (repetition.py).
+repeats itself (repetition.py: its last action, a rejected answer, a reply with nothing
+to run word for word) starts the request over, up to ``policy.fresh_starts`` times: the
+repeat is not run or taken, and the model's view of the request begins again
+(messages.py). After that, the same action or rejected answer a third time ends the turn
+as STUCK.
 """
 
 from __future__ import annotations
@@ -47,7 +50,7 @@ from .episode import (
 from .error_hints import error_hint, listed_functions
 from .executor import ExecutionResult, Executor
 from .llm import ChatModel, Completion, LLMError, Sampling
-from .messages import fresh_starts_used, prompt_parts
+from .messages import prompt_parts
 from .notebook_view import NotebookContext
 from .observation import format_observation
 from .output_patch import OutputTracker
@@ -83,6 +86,7 @@ from .prompts import (
 from .pumped import Done, pumped
 from .repetition import (
     earlier_identical,
+    fresh_starts_used,
     gave_refused_answer,
     identical_in_a_row,
     repeated_reply,
@@ -459,8 +463,9 @@ class _Run:
         """A reply with nothing to run: a note, its answer, a reminder, or the end (REPLIED)."""
         ep = self.ep
         # Prose, or an action cut off, word for word as the reply before: start over.
-        fresh_start = self._fresh_start() if repeated_reply(ep) else None
-        if plan.reply.solution is None and fresh_start is not None:
+        repeats = plan.reply.solution is None and repeated_reply(ep)
+        fresh_start = self._fresh_start() if repeats else None
+        if fresh_start is not None:
             text = f"{NOT_RUN_SAME_REPLY}\n\n{STARTING_OVER.format(note=fresh_start)}"
             yield self._observation(turn, text, [], [], fresh_start=fresh_start)
             return

@@ -23,7 +23,7 @@ from typing import Any
 
 from .answer_review import PROSE
 from .episode import Episode, Step, StepKind
-from .repetition import new_request, since_request
+from .repetition import new_request
 
 OBSERVATION_PREFIX = "Observation:\n"
 
@@ -65,15 +65,6 @@ class Part:
         else:
             content = self.text
         return {"role": self.role, "content": f"{content}\n\n{self.note}" if self.note else content}
-
-
-def fresh_starts_used(episode: Episode) -> int:
-    """How many times the current request has started over."""
-    return sum(
-        1
-        for step in since_request(episode)
-        if step.kind is StepKind.OBSERVATION and step.data.get("fresh_start")
-    )
 
 
 def visible_steps(episode: Episode) -> list[Step]:

@@ -11,6 +11,9 @@ its text is the same but for whitespace.
 * Answers *after "incorrect"*: the earlier attempts at the same answer, counted from the
   first that a user message rejected (``rejects_answer``); answers the loop refused
   (an observation's ``refused_answer``) count too, because the model gave them.
+* Replies *word for word*: a reply with nothing to run or take, the same as the one before.
+* *Fresh starts*: the observations of this request where it started over because the
+  model repeated itself (``fresh_start``); the loop allows a few.
 """
 
 from __future__ import annotations
@@ -69,6 +72,15 @@ def since_request(episode: Episode) -> list[Step]:
         if new_request(episode.steps[index]):
             return episode.steps[index + 1 :]
     return list(episode.steps)
+
+
+def fresh_starts_used(episode: Episode) -> int:
+    """How many times the current request has started over."""
+    return sum(
+        1
+        for step in since_request(episode)
+        if step.kind is StepKind.OBSERVATION and step.data.get("fresh_start")
+    )
 
 
 def repeated_reply(episode: Episode) -> bool:
