@@ -270,7 +270,7 @@ async def _run(
 
 
 def _fresh_model(
-    model: ResolvedModel, base_url: str, args: argparse.Namespace
+    model: ResolvedModel, base_url: str | None, args: argparse.Namespace
 ) -> Callable[[], Awaitable[None]] | None:
     """How to give the next episode an embedded model that has seen nothing yet, or None.
 
