@@ -132,6 +132,54 @@ test('an episode fixes its own error and writes its cells into its notebook', as
   await page.theme.setLightTheme();
 });
 
+test('a model that repeats itself starts the request over, and the chat says where', async ({
+  page,
+  request
+}, testInfo) => {
+  await script(request, [
+    { text: '<execute>\nprint(sum(numbrs))\n</execute>' },
+    { text: 'Once more.\n<execute>\nprint(sum(numbrs))\n</execute>' },
+    {
+      text: 'I will use the list the notebook defines.\n<execute>\nprint(sum(numbers))\n</execute>'
+    },
+    { text: '<solution>14</solution>' }
+  ]);
+  await notebookWith(page, 'again.ipynb', 'numbers = [3, 1, 4, 1, 5]');
+  const sidebar = await openChat(page);
+  await ask(sidebar, 'sum the numbers');
+
+  await expect(sidebar.getByTestId('codeact-final')).toHaveAttribute(
+    'data-state',
+    'solved',
+    { timeout: 30000 }
+  );
+  // The repeat did not run; the chat marks where the model's view starts again.
+  await expect(sidebar.getByTestId('codeact-action-status')).toHaveText([
+    'error',
+    'skipped',
+    'done'
+  ]);
+  const marker = sidebar.getByTestId('codeact-fresh-start');
+  await expect(marker).toHaveCount(1);
+  await expect(marker).toContainText('starts this request over');
+  await expect(sidebar.getByTestId('codeact-answer')).toContainText('14');
+
+  // What the model read after it: the request, then the note; nothing of the repeat.
+  const requests = await modelRequests(request);
+  expect(requests).toHaveLength(4);
+  const after = requests[2].messages;
+  expect(after.map((m: any) => m.role)).toEqual(['system', 'user', 'user']);
+  expect(after[1].content).toContain('sum the numbers');
+  expect(after[2].content).toContain(
+    'This is your second attempt at this task'
+  );
+  expect(JSON.stringify(after)).not.toContain('numbrs');
+  expect(requests[2].temperature).toBe(0); // only a second fresh start samples
+
+  await marker.scrollIntoViewIfNeeded();
+  await screenshot(sidebar, testInfo, 'sidebar-fresh-start.png');
+});
+
 test('with approval on, a rejected action is not run and its note reaches the model', async ({
   page,
   request
