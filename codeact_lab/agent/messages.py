@@ -6,9 +6,7 @@ and a fresh turn all send the model exactly what it saw before.
 A request that starts over (the loop's fresh start, when the model got stuck repeating
 itself) is sent without its turns before that point: the request's message, then the
 fresh start's note, then what came after. The record keeps those turns; the model does
-not see them, so it cannot copy them again. For the same reason an answer given in prose,
-which the loop asks for again between ``<solution>`` tags, is left out: the request
-follows the output the prose answered.
+not see them, so it cannot copy them again.
 
 :func:`prompt_parts` makes one :class:`Part` per message, tied to the step it comes
 from, so that ``condense.py`` can shorten the old ones to fit the model's context;
@@ -17,11 +15,9 @@ from, so that ``condense.py`` can shorten the old ones to fit the model's contex
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from .answer_review import PROSE
 from .episode import Episode, Step, StepKind
 from .repetition import new_request
 
@@ -58,8 +54,7 @@ class Part:
 
     def message(self, vision: bool = False) -> dict[str, Any]:
         if self.kind is StepKind.OBSERVATION:
-            text = f"{self.text}\n\n{self.note}" if self.note else self.text
-            return observation_message(text, list(self.images), vision)
+            return observation_message(self.text, list(self.images), vision)
         if self.kind is StepKind.USER:
             content = user_content(self.text, self.notebook)
         else:
@@ -81,16 +76,6 @@ def visible_steps(episode: Episode) -> list[Step]:
     return visible
 
 
-def _follows(parts: list[Part]) -> bool:
-    """Whether the last part is a reply to a user message that has no note yet."""
-    return (
-        len(parts) >= 3
-        and parts[-1].role == "assistant"
-        and parts[-2].role == "user"
-        and not parts[-2].note
-    )
-
-
 def prompt_parts(episode: Episode, system: str) -> list[Part]:
     parts = [Part("system", None, None, system)]
     for step in visible_steps(episode):
@@ -103,11 +88,6 @@ def prompt_parts(episode: Episode, system: str) -> list[Part]:
             # An empty reply still takes its place, so roles keep alternating.
             text = data["text"] or "(empty)"
             parts.append(Part("assistant", step.kind, step.id, text, turn=data.get("turn")))
-        elif step.kind is StepKind.OBSERVATION and data.get("note") == PROSE and _follows(parts):
-            # The answer given in prose is not shown: asked to give it again, a small model
-            # copied its prose. The request for the answer follows the message it answers.
-            parts.pop()
-            parts[-1] = dataclasses.replace(parts[-1], note=data["text"])
         elif step.kind is StepKind.OBSERVATION and data.get("fresh_start"):
             # Said as the user's words, after the request: no turn before it is shown.
             parts.append(Part("user", StepKind.USER, step.id, data["fresh_start"]))

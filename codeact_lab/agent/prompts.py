@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-PROMPT_VERSION = "codeact-lab/10"
+PROMPT_VERSION = "codeact-lab/11"
 
 SYSTEM_PROMPT = """\
 You are a helpful assistant with an interactive Python (Jupyter) environment. \
@@ -159,7 +159,9 @@ GUESSED_NAME = (
     "were given are: {names}.]"
 )
 
-ANSWER_IN_PROSE = "Give the answer between <solution> and </solution>, so that it can be taken."
+ANSWER_IN_PROSE = (
+    "Give your answer again, this time between <solution> and </solution>, so that it can be taken."
+)
 
 ANSWER_FORM_REMINDER = (
     "The task asks for the answer in this form: {form}. Your answer does not follow it: "
