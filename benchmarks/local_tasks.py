@@ -2,9 +2,9 @@
 
 Every task runs through the CodeAct core (``codeact_lab.agent.run``) on a fresh
 ipykernel, against a fresh local llama.cpp server (so its result does not depend on
-the task before it) at temperature 0, and its ``<solution>`` is checked. Prints, per task: solved or not, turns, failed actions,
-generated tokens and seconds; then solved/total, mean turns, model load time and
-generation speed.
+the task before it) at temperature 0, and its ``<solution>`` is checked. Prints, per
+task: solved or not, turns, failed actions, generated tokens and seconds; then
+solved/total, mean turns, model load time and generation speed.
 
     python benchmarks/local_tasks.py                         # Qwen2.5-Coder-1.5B, every task
     python benchmarks/local_tasks.py --model qwen2.5-coder-0.5b --only squares,collatz

@@ -32,6 +32,7 @@ import openai
 
 from .episode import Usage
 from .tokens import DEFAULT_CONTEXT_TOKENS, DEFAULT_REPLY_TOKENS
+from .wire import SamplingRecord
 
 try:  # the transport errors of the HTTP library the openai client is built on
     import httpx2 as _http
@@ -61,7 +62,7 @@ class Sampling:
     temperature: float
     seed: int | None = None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> SamplingRecord:
         return {"temperature": self.temperature, "seed": self.seed}
 
 
