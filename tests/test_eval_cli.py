@@ -17,13 +17,15 @@ import pytest
 
 from codeact_lab.agent.prompts import PROMPT_VERSION
 from codeact_lab.cli import main
-from codeact_lab.evaluation.harness import INCORRECT
+from codeact_lab.evaluation.harness import INCORRECT, EvalSettings, run_task
 from codeact_lab.evaluation.m3tooleval import (
     M3ToolEvalError,
     kernel_tools,
     m3tooleval_suite,
     tasks_dir,
 )
+from codeact_lab.evaluation.modes import MODES
+from codeact_lab.evaluation.tasks import builtin_suite
 
 from . import fake_m3tooleval
 from .eval_player import builtin_player, make_player
@@ -286,3 +288,18 @@ def test_a_small_slice_with_the_embedded_local_model(tmp_path, monkeypatch):
         assert r["error"] is None and 1 <= r["turns"] <= 2, r["reason"]
         assert r["episode"]["steps"][1]["kind"] == "assistant"  # the model answered
     assert rows(proc.stdout)[("overall", "code")][0] == "1"
+
+
+async def test_a_task_out_of_turns_after_a_wrong_answer_counts_all_its_turns(scripted, make_llm):
+    """After an "incorrect" the loop runs on with the turns left; the record's reason is
+    the task's limit, not what was left (it said "no solution after 1 turns" at turn 10)."""
+    scripted.script(
+        {"text": "<execute>\nprint(len('abc'))\n</execute>"},
+        {"text": "<solution>wrong</solution>"},
+        {"text": "<execute>\nprint(len('abcd'))\n</execute>"},
+    )
+    task = next(t for t in builtin_suite() if t.id == "decoder/three_steps")
+    record = await run_task(task, MODES["code"], make_llm(), EvalSettings(max_turns=3))
+    assert record["answers"] == ["wrong"] and not record["solved"]
+    assert record["turns"] == 3 and record["state"] == "max_turns"
+    assert record["reason"] == "no right answer after 3 turns"

@@ -113,6 +113,14 @@ class TaskKernel:
         self._sockets.cleanup()
 
 
+def _reason(episode: Episode, settings: EvalSettings) -> str:
+    """Why the task ended. After an "incorrect" the loop runs again with the turns left,
+    so its own reason counts only those (seen: "no solution after 1 turns" at turn 10)."""
+    if episode.state is FinalState.MAX_TURNS:
+        return f"no right answer after {settings.max_turns} turns"
+    return episode.reason
+
+
 def _error_of(episode: Episode) -> str | None:
     """Why the run broke down when it was not the model's doing (endpoint, our bug)."""
     for step in reversed(episode.steps_of(StepKind.ERROR)):
@@ -207,7 +215,7 @@ async def run_task(
         "expected": task.expected,
         "state": episode.state.value if episode.state else None,
         "stuck": episode.state is FinalState.STUCK,
-        "reason": episode.reason,
+        "reason": _reason(episode, settings),
         "error": error,
         "prompt_tokens": usage.prompt_tokens,
         "completion_tokens": usage.completion_tokens,
