@@ -11,6 +11,7 @@ import json
 from codeact_lab.agent import Episode, FinalState, Policy, StepKind, run
 from codeact_lab.agent.answer_review import checks_nothing
 from codeact_lab.agent.prompts import (
+    ANSWER_BEFORE_ACTION,
     ANSWER_FORM_REMINDER,
     ANSWER_IN_PROSE,
     CODE_ANSWER_AFTER_FAILURE,
@@ -661,3 +662,52 @@ async def test_the_same_reply_after_a_one_time_note_is_no_repeat(scripted, make_
     await drive(ep, make_llm(use_stop_sequence=False), executor)
     assert ep.state is FinalState.SOLVED and ep.solution == "42" and ep.turns == 2
     assert not any(s.data.get("fresh_start") for s in ep.steps_of(StepKind.OBSERVATION))
+
+
+# ---- a <solution> written before the reply's code ----
+async def test_a_solution_before_the_code_is_not_taken_the_output_is(scripted, make_llm, executor):
+    """Seen on the embedded model: "<solution>Timedelta is a class ... import it</solution>"
+    then the fixed code, which printed the right count: the loop took the prose as the
+    answer, and the count came too late. Written before the code ran, it is no answer."""
+    scripted.script(
+        {
+            "text": "<solution>You need to import it first.</solution>\n<execute>\nprint(4 * 5)\n</execute>"
+        },
+        {"text": "<solution>20</solution>"},
+    )
+    ep = Episode(task="how many?")
+    await drive(ep, make_llm(), executor)
+    assert ep.state is FinalState.SOLVED and ep.solution == "20" and ep.turns == 2
+    assert statuses(ep) == ["ok"]  # the code ran
+    first = ep.steps_of(StepKind.OBSERVATION)[0].data
+    assert first["text"] == f"20\n\n{ANSWER_BEFORE_ACTION}"
+    assert first["refused_answer"] == {
+        "text": "You need to import it first.",
+        "why": "before_action",
+    }
+
+
+async def test_final_answer_in_the_code_after_a_solution_is_taken(scripted, make_llm, executor):
+    """The code's final_answer() is computed: it is the answer, the <solution> before it
+    only says the same."""
+    scripted.script(
+        {"text": "<solution>3</solution>\nAs computed.\n<execute>\nfinal_answer(1 + 2)\n</execute>"}
+    )
+    ep = Episode(task="one plus two")
+    await drive(ep, make_llm(), executor)
+    assert ep.state is FinalState.SOLVED and ep.solution == "3" and ep.turns == 1
+    assert ep.steps_of(StepKind.SOLUTION)[0].data["source"] == "code"
+
+
+async def test_a_solution_before_code_that_fails_is_not_taken(scripted, make_llm, executor):
+    scripted.script(
+        {"text": "<solution>7</solution>\n<execute>\nundefined_thing\n</execute>"},
+        {"text": "<execute>\nprint(7)\n</execute>"},
+        {"text": "<solution>7</solution>"},
+    )
+    ep = Episode(task="seven")
+    await drive(ep, make_llm(), executor)
+    assert ep.state is FinalState.SOLVED and ep.solution == "7" and ep.turns == 3
+    first = ep.steps_of(StepKind.OBSERVATION)[0].data
+    assert "NameError" in first["text"] and first["text"].endswith(ANSWER_BEFORE_ACTION)
+    assert first["refused_answer"]["why"] == "before_action"

@@ -43,6 +43,7 @@ REPEATED = "repeated"
 VERIFY = "verify"
 FORM = "format"
 PROSE = "prose"
+BEFORE_ACTION = "before_action"  # a <solution> written before the reply's code ran
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from typing import Any, Protocol, TypeVar
 
 from . import code_answer
 from .answer_review import (
+    BEFORE_ACTION,
     PROSE,
     REPEATED,
     Review,
@@ -56,6 +57,7 @@ from .observation import format_observation
 from .output_patch import OutputTracker
 from .parser import ParsedAction, ParsedReply, parse_reply
 from .prompts import (
+    ANSWER_BEFORE_ACTION,
     ATTEMPTS,
     CODE_ANSWER_AFTER_FAILURE,
     EMPTY_REPLY,
@@ -570,10 +572,14 @@ class _Run:
             notes.append(FORMAT_REMINDER)
         answer = ran.answer if ran.answer is not None else plan.reply.solution
         answer = None if answer is None else as_asked(ep, answer)
-        if answer is not None and ran.failed and CODE_ANSWER_AFTER_FAILURE not in notes:
+        # A <solution> before the code: written without its output, so not the answer.
+        early = ran.answer is None and plan.reply.answers_before_acting and not ran.stuck
+        if early:
+            notes.append(ANSWER_BEFORE_ACTION)
+        elif answer is not None and ran.failed and CODE_ANSWER_AFTER_FAILURE not in notes:
             notes.append(SOLUTION_AFTER_FAILED_ACTION)
         review: Review | None = None
-        if answer is not None and not ran.failed and not ran.stuck:
+        if answer is not None and not ran.failed and not ran.stuck and not early:
             review = review_answer(ep, answer, self.policy.verify_note)
         repeated = ran.stuck or (review is not None and review.why == REPEATED)
         fresh_start = self._fresh_start() if repeated else None
@@ -585,8 +591,14 @@ class _Run:
         if self._own_final_answer_unsaid():
             notes.append(USERS_FINAL_ANSWER)
         refused = None
-        if answer is not None and not ran.stuck and (ran.failed or (review and not review.accept)):
-            why = "failed_action" if ran.failed else (review.why if review else "")
+        refusing = ran.failed or early or (review is not None and not review.accept)
+        if answer is not None and not ran.stuck and refusing:
+            if early:
+                why = BEFORE_ACTION
+            elif ran.failed:
+                why = "failed_action"
+            else:
+                why = review.why if review is not None else ""
             refused = {"text": answer, "why": why}
             if ran.answer is not None:
                 refused["action_id"] = ran.answer_from

@@ -46,10 +46,20 @@ class ParsedReply:
     actions: list[ParsedAction] = field(default_factory=list)
     solution: str | None = None
     prose: str = ""  # the reply without actions and solution
+    solution_start: int | None = None  # offset of the <solution> in the reply
 
     @property
     def used_fence(self) -> bool:
         return any(a.format == "fence" for a in self.actions)
+
+    @property
+    def answers_before_acting(self) -> bool:
+        """A <solution> written before the reply's first action: before any output of it."""
+        return (
+            self.solution_start is not None
+            and bool(self.actions)
+            and self.solution_start < self.actions[0].start
+        )
 
 
 def _execute_blocks(text: str) -> list[ParsedAction]:
@@ -126,6 +136,7 @@ def parse_reply(text: str) -> ParsedReply:
         actions = _fence_blocks(body)
     if solution:
         reply.solution = solution.group(1).strip()
+        reply.solution_start = solution.start()
         for a in actions:  # map offsets back to the original text
             if a.start >= solution.start():
                 a.start += offset_shift

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-PROMPT_VERSION = "codeact-lab/11"
+PROMPT_VERSION = "codeact-lab/13"
 
 SYSTEM_PROMPT = """\
 You are a helpful assistant with an interactive Python (Jupyter) environment. \
@@ -187,6 +187,13 @@ NOT_RUN_SAME_REPLY = "[The same reply as the one before it, word for word.]"
 NOT_RUN_REPEATED = "[Not run: the same code as the action before it, which gave what it gives.]"
 
 NOT_RUN_ANSWERED = "[Not run: an earlier action of the same reply gave the final answer.]"
+
+# Seen on the embedded model: "<solution>Timedelta is a class ... import it</solution>"
+# then the fixed code, whose output (the right count) came too late to be the answer.
+ANSWER_BEFORE_ACTION = (
+    "Your reply gave a <solution> before its code ran, so it was not taken: the answer "
+    "comes from what the code prints."
+)
 
 SOLUTION_AFTER_FAILED_ACTION = (
     "Your reply also gave a <solution>, but the action before it did not succeed, "
