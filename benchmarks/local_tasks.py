@@ -45,6 +45,7 @@ from codeact_lab.agent import (
 )
 from codeact_lab.local_model.resolve import LocalLLMClient
 from codeact_lab.local_model.server import LocalModelServer
+from codeact_lab.local_model.settings import LocalModelSettings
 from codeact_lab.local_model.weights import DEFAULT_MODEL, MODELS, resolve_weights
 from codeact_lab.transcript import TranscriptPrinter
 
@@ -272,7 +273,12 @@ async def main_async(args: argparse.Namespace) -> list[Result]:
     load = time.monotonic() - started
     print(f"model {args.model}: ready in {load:.1f} s, {server.n_threads} threads", flush=True)
     # The product's client: it fits each reply in the context that is left.
-    config = LLMConfig(model=args.model, base_url=server.base_url, max_tokens=MAX_TOKENS)
+    config = LLMConfig(
+        model=args.model,
+        base_url=server.base_url,
+        max_tokens=MAX_TOKENS,
+        extra_body={"repeat_penalty": args.repeat_penalty},  # as the product sends it
+    )
     llm = LocalLLMClient(config, server)
     policy = Policy(max_turns=args.max_turns, action_timeout=30)
     results = []
@@ -311,6 +317,7 @@ async def main_async(args: argparse.Namespace) -> list[Result]:
             json.dump(
                 {
                     "model": args.model,
+                    "repeat_penalty": args.repeat_penalty,
                     "load_seconds": load,
                     "results": [asdict(r) for r in results],
                 },
@@ -327,6 +334,13 @@ def main() -> None:
     parser.add_argument("--max-turns", type=int, default=8)
     parser.add_argument("--threads", type=int, default=0, help="0: one per core, at most 8")
     parser.add_argument("--json", help="write the results here")
+    parser.add_argument(
+        "--repeat-penalty",
+        type=float,
+        default=LocalModelSettings.local_model_repeat_penalty.default_value,
+        help="llama.cpp's repeat penalty (default: the product's, "
+        "c.CodeAct.local_model_repeat_penalty; the server's own is 1.1)",
+    )
     parser.add_argument(
         "--shared-model-cache",
         action="store_true",

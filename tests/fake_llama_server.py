@@ -11,6 +11,8 @@ Environment knobs:
 * ``FAKE_LLAMA_EXIT``: print it and exit with status 3 instead of serving;
 * ``FAKE_LLAMA_LOAD``: seconds to "load the model" before listening;
 * ``FAKE_LLAMA_REPLY``: the reply text (default ``<solution>42</solution>``);
+* ``FAKE_LLAMA_ECHO``: a field of the request whose JSON value is the reply's
+  ``<solution>`` instead, to show what reached the server;
 * ``FAKE_LLAMA_IGNORE_KEY``: answer without checking the key (a server not protected).
 """
 
@@ -38,6 +40,7 @@ def main() -> None:
         f.read(16)
     time.sleep(float(os.environ.get("FAKE_LLAMA_LOAD", "0")))
     reply = os.environ.get("FAKE_LLAMA_REPLY", "<solution>42</solution>")
+    echo = os.environ.get("FAKE_LLAMA_ECHO")
     key = None if os.environ.get("FAKE_LLAMA_IGNORE_KEY") else os.environ.get("API_KEY")
 
     class Handler(BaseHTTPRequestHandler):
@@ -76,14 +79,15 @@ def main() -> None:
                 self.end_headers()
                 self.wfile.write(body)
                 return
+            text = f"<solution>{json.dumps(request.get(echo))}</solution>" if echo else reply
             self.send_response(200)
             self.send_header("Content-Type", "text/event-stream")
             self.send_header("Connection", "close")
             self.end_headers()
             base = {"id": "c1", "object": "chat.completion.chunk", "created": 0}
             base["model"] = request.get("model", args.model_alias)
-            for i in range(0, len(reply), 5):
-                delta = {"content": reply[i : i + 5]}
+            for i in range(0, len(text), 5):
+                delta = {"content": text[i : i + 5]}
                 chunk = {**base, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]}
                 self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
             end = {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}

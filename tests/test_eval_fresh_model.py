@@ -55,10 +55,13 @@ def episodes(out) -> list[dict]:
     return [json.loads(line) for line in (out / "episodes.jsonl").read_text().splitlines()]
 
 
-def test_each_episode_gets_a_fresh_embedded_model(tmp_path, embedded):
+def test_each_episode_gets_a_fresh_embedded_model(tmp_path, embedded, capsys):
     out = tmp_path / "fresh"
     code = main(["eval", "--mode", "code,json", "--tasks", TASKS, "--no-plot", "-o", str(out)])
     assert code == 0
+    # the local model's own sampling field is in the run's figures
+    assert "temperature 0 · repeat penalty 1.1 · prompt" in capsys.readouterr().out
+    assert json.loads((out / "summary.json").read_text())["sampling"] == {"repeat_penalty": 1.1}
     records = episodes(out)
     assert len(records) == 4 and all(r["turns"] >= 2 for r in records)  # the model answered
     assert all(r["error"] is None for r in records), [r["error"] for r in records]

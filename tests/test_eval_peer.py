@@ -88,3 +88,21 @@ def test_a_resumed_run_keeps_the_peers_finished_tasks(tmp_path, scripted):
     assert again.returncode == 0, again.stderr
     assert len(scripted.requests) == asked  # nothing ran twice
     assert rows(again.stdout)[("overall", "smolagents")][:2] == ["1", "1"]
+
+
+def test_the_peer_is_sent_the_same_sampling_fields(scripted):
+    """The embedded model's repeat penalty reaches smolagents' requests too, or a setting
+    other than the server's own would compare the two systems on different sampling."""
+    from codeact_lab.evaluation.harness import EvalSettings
+    from codeact_lab.evaluation.peer_smolagents import Endpoint, play
+    from codeact_lab.evaluation.tasks import builtin_suite
+
+    from .conftest import TEST_KEY
+
+    theirs = smolagents_player()
+    scripted.default = theirs
+    task = next(t for t in builtin_suite() if t.id == "decoder/three_steps")
+    settings = EvalSettings(max_turns=4, model="scripted", extra_body={"repeat_penalty": 1.0})
+    run = play(task, settings, Endpoint(scripted.base_url, TEST_KEY))
+    assert run.error is None and scripted.requests
+    assert {b.get("repeat_penalty") for b in scripted.requests} == {1.0}

@@ -650,6 +650,28 @@ async def test_the_client_starts_the_server_on_the_first_call(
     assert model.server.state == "stopped"
 
 
+@pytest.mark.parametrize(
+    ("configured", "sent"), [({}, 1.1), ({"local_model_repeat_penalty": 1.0}, 1.0)]
+)
+async def test_the_local_model_is_sent_its_repeat_penalty(
+    no_endpoint, gguf, monkeypatch, fake_model, tmp_path, configured, sent
+):
+    """Sent with every request, so that a run records it and the eval's peer gets it too
+    (llama-cpp-python's server would apply 1.1 to a request that does not say)."""
+    monkeypatch.setattr(resolve_mod, "missing_runtime", lambda: [])
+    monkeypatch.setenv("FAKE_LLAMA_ECHO", "repeat_penalty")
+    model = resolve_model(CodeAct(local_model_path=str(gguf), **configured))
+    assert model.server is not None
+    model.server.target, model.server.log_dir = FAKE_SERVER, str(tmp_path)
+    llm = model.client(model.llm_config(temperature=0.0))
+    try:
+        done = await llm.complete([{"role": "user", "content": "hi"}])
+        assert done.text == f"<solution>{sent}</solution>"
+    finally:
+        await llm.close()
+        await model.aclose()
+
+
 async def test_replies_are_cut_to_the_context_left_and_an_overflow_is_explained(gguf):
     from codeact_lab.agent import LLMConfig
     from codeact_lab.local_model.resolve import LocalLLMClient

@@ -174,6 +174,7 @@ async def _eval(
         endpoint=public_endpoint(llm_config.resolved_base_url()),
         temperature=llm_config.temperature,
         max_tokens=llm_config.max_tokens,
+        extra_body=dict(llm_config.extra_body),
         suite=suite,
         hidden_env=frozenset({settings.api_key_env, "OPENAI_API_KEY"}),
     )
@@ -311,6 +312,7 @@ def _report(
         "max_turns": settings.max_turns,
         "temperature": settings.temperature,
         "max_tokens": settings.max_tokens,
+        "sampling": settings.extra_body,
         "tasks": len(tasks),
         "complete": complete,
     }
@@ -320,7 +322,10 @@ def _report(
     print(
         f"{settings.suite} suite · model {settings.model} · {len(tasks)} tasks · "
         f"{settings.max_turns} turns · temperature {settings.temperature:g} · "
-        f"prompt {', '.join(versions) or 'n/a'}"
+        + "".join(
+            f"{key.replace('_', ' ')} {value} · " for key, value in settings.extra_body.items()
+        )
+        + f"prompt {', '.join(versions) or 'n/a'}"
     )
     print(table(summary))
     if args.peer:

@@ -70,6 +70,9 @@ class EvalSettings:
     endpoint: str = ""
     temperature: float = 0.0
     max_tokens: int | None = 512
+    # Sampling fields beyond the OpenAI ones (the local model's repeat penalty): the peer
+    # is sent the same, and the summary records them.
+    extra_body: dict[str, Any] = field(default_factory=dict)
     suite: str = "builtin"
     hidden_env: frozenset[str] = field(default_factory=frozenset)  # kept from the kernels
 

@@ -135,6 +135,8 @@ def play(task: EvalTask, settings: EvalSettings, endpoint: Endpoint) -> PeerRun:
     model_options: dict[str, Any] = {"temperature": settings.temperature}
     if settings.max_tokens:
         model_options["max_tokens"] = settings.max_tokens
+    if settings.extra_body:  # the same sampling as codeact-lab's requests
+        model_options["extra_body"] = dict(settings.extra_body)
     model = OpenAIServerModel(
         model_id=settings.model,
         api_base=endpoint.base_url,

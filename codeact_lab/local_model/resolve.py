@@ -248,6 +248,9 @@ def resolve_model(settings: CodeAct, log: logging.Logger | None = None) -> Resol
     )
     # The key is the server's, made when it starts; LocalLLMClient sends it.
     config.base_url, config.api_key, config.model = server.base_url, NO_KEY, alias
+    # A llama-cpp-python sampling field, sent with every request so that runs record it
+    # and the eval's peer gets the same; an extra_body of the user's own wins.
+    config.extra_body = {"repeat_penalty": settings.local_model_repeat_penalty, **config.extra_body}
     return ResolvedModel(
         config,
         server=server,
