@@ -352,18 +352,58 @@ async def test_prose_again_after_the_reminder_is_the_answer_and_chat_ends_at_onc
     scripted.script(
         {"text": "<execute>\nprint(1)\n</execute>"},
         {"text": "Done."},
-        {"text": "It printed 1."},
+        {"text": "It printed what you asked for."},
     )
     ep = Episode(task="print one")
     await drive(ep, make_llm(), executor)
     assert ep.state is FinalState.SOLVED and ep.turns == 3
-    assert ep.solution == "It printed 1."
+    assert ep.solution == "It printed what you asked for."  # no value in it: as written
+    assert "source" not in ep.steps_of(StepKind.SOLUTION)[0].data
     assert observations(ep).count(ANSWER_IN_PROSE) == 1
 
     scripted.script({"text": "Hello! What shall I do in your notebook?"})
     chat = Episode(task="hi")
     await drive(chat, make_llm(), executor)
     assert chat.state is FinalState.REPLIED and chat.turns == 1  # no code ran: no reminder
+
+
+async def test_a_prose_answer_given_twice_is_the_printed_value_it_names(
+    scripted, make_llm, executor
+):
+    """Seen on the embedded model (decoder/most_vowels): the right word printed, then "The
+    word with the most vowels is banana." twice; the sentence was taken, and was not the
+    bare answer the task asked for."""
+    sentence = "The word with the most vowels is banana."
+    code = "words = ['apple', 'banana', 'cherry']\nprint(words, max(words, key=lambda w: sum(c in 'aeiou' for c in w)))"
+    scripted.script(
+        {"text": f"<execute>\n{code}\n</execute>"}, {"text": sentence}, {"text": sentence}
+    )
+    ep = Episode(task="Which of the three fruit words has the most vowels? Give only the word.")
+    await drive(ep, make_llm(), executor)
+    assert ep.state is FinalState.SOLVED and ep.turns == 3
+    assert ep.solution == "banana"
+    solution = ep.steps_of(StepKind.SOLUTION)[0].data
+    assert solution["source"] == "prose" and solution["prose"] == sentence
+
+
+async def test_a_prose_answer_stays_as_written_when_its_value_is_in_doubt(
+    scripted, make_llm, executor
+):
+    two = "The cheapest flight is TL103 at 121.0 euros."
+    scripted.script(
+        {"text": "<execute>\nprint('TL103', 121.0)\n</execute>"}, {"text": two}, {"text": two}
+    )
+    ep = Episode(task="Which flight is the cheapest?")
+    await drive(ep, make_llm(), executor)
+    assert ep.solution == two  # two printed values: which one answers is not ours to say
+    # asked for @name[value]: that form decides, not a value read from the sentence
+    said = "The mean is 4.59."
+    scripted.script({"text": "<execute>\nprint(4.59)\n</execute>"}, {"text": said}, {"text": said})
+    ep = Episode(task="What is the mean? Answer as @mean[value].")
+    await drive(ep, make_llm(), executor)
+    assert ep.steps_of(StepKind.OBSERVATION)[-1].data["refused_answer"] == {
+        "text": said, "why": "format"
+    }  # fmt: skip
 
 
 # ---- the answer in the form the user asked for, not the worked example's ----

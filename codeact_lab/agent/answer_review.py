@@ -23,7 +23,7 @@ user's.
 A reply with neither code nor an answer, after code of the same request ran, is most
 often the answer in prose: it gets one reminder to give it in a form the loop takes
 (``prose_reply_note``); a second such reply right after it is taken as the answer
-(``answers_in_prose``).
+(``answers_in_prose``), or the one printed value it names (``prose_answer``).
 """
 
 from __future__ import annotations

@@ -85,6 +85,7 @@ from .prompts import (
     USERS_FINAL_ANSWER,
     PromptTemplate,
 )
+from .prose_answer import answer_from_prose
 from .pumped import Done, pumped
 from .repetition import (
     earlier_identical,
@@ -483,7 +484,7 @@ class _Run:
             yield self._observation(turn, reminder, [], [], note=PROSE)
             return
         if answers_in_prose(ep):  # asked, it said it again in prose: that is its answer
-            async for ev in self._answer(turn, completion.text.strip()):
+            async for ev in self._answer(turn, completion.text.strip(), prose=True):
                 yield ev
             return
         yield ep.event(
@@ -629,10 +630,13 @@ class _Run:
             )
             yield ep.event(EventType.FINAL, state=FinalState.SOLVED.value, reason="")
 
-    async def _answer(self, turn: int, answer: str) -> AsyncIterator[Event]:
-        """A reply that is only an answer: taken, refused with a note, or the end (stuck)."""
+    async def _answer(self, turn: int, answer: str, prose: bool = False) -> AsyncIterator[Event]:
+        """A reply that is only an answer: taken, refused with a note, or the end (stuck).
+        ``prose``: a sentence without tags, whose value is the answer when it names one."""
         ep = self.ep
-        answer = as_asked(ep, answer)
+        value = answer_from_prose(ep, answer) if prose else None
+        read = {"source": "prose", "prose": answer} if value else {}
+        answer = as_asked(ep, value or answer)
         review = review_answer(ep, answer, self.policy.verify_note)
         fresh_start = self._fresh_start() if review.why == REPEATED else None
         if fresh_start is not None:
@@ -647,7 +651,9 @@ class _Run:
         elif review.stuck:
             yield ep.event(EventType.FINAL, state=FinalState.STUCK.value, reason=STUCK_ANSWER)
         elif review.accept:
-            yield ep.step_event(EventType.SOLUTION, StepKind.SOLUTION, text=answer, turn=turn)
+            yield ep.step_event(
+                EventType.SOLUTION, StepKind.SOLUTION, text=answer, turn=turn, **read
+            )
             yield ep.event(EventType.FINAL, state=FinalState.SOLVED.value, reason="")
         else:
             yield self._observation(

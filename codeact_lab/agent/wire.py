@@ -199,9 +199,11 @@ class ObservationData(TypedDict):
 class SolutionData(TypedDict):
     text: str
     turn: int
-    source: NotRequired[Literal["code"]]
-    """code: final_answer() gave it, in action ``action_id``."""
+    source: NotRequired[Literal["code", "prose"]]
+    """code: final_answer() gave it, in action ``action_id``; prose: read from the model's
+    sentence ``prose``, given without tags after it was asked for them."""
     action_id: NotRequired[str]
+    prose: NotRequired[str]
 
 
 class ErrorData(TypedDict):

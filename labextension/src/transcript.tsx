@@ -187,7 +187,9 @@ export function Transcript(props: ITranscriptProps): JSX.Element {
             <div className="jp-codeact-answer-label">
               {step.data.source === 'code'
                 ? trans.__('Answer (from final_answer in the code)')
-                : trans.__('Answer')}
+                : step.data.source === 'prose'
+                  ? trans.__("Answer (read from the model's sentence)")
+                  : trans.__('Answer')}
             </div>
             <Markdown
               source={String(step.data.text ?? '')}

@@ -394,10 +394,12 @@ export interface ISolutionData {
   text: string;
   turn: number;
   /**
-   * code: final_answer() gave it, in action ``action_id``.
+   * code: final_answer() gave it, in action ``action_id``; prose: read from the model's
+   * sentence ``prose``, given without tags after it was asked for them.
    */
-  source?: 'code';
+  source?: 'code' | 'prose';
   action_id?: string;
+  prose?: string;
 }
 export interface IErrorStep {
   id: string;

@@ -511,3 +511,29 @@ test('the Stop shortcut stops a running episode from the notebook, and the palet
     { timeout: 10000 }
   );
 });
+
+test("an answer read from the model's sentence says so", async ({
+  page,
+  request
+}, testInfo) => {
+  const sentence = 'The word with the most vowels is banana.';
+  await script(request, [
+    {
+      text: "<execute>\nwords = ['apple', 'banana', 'cherry']\nprint(max(words, key=lambda w: sum(c in 'aeiou' for c in w)))\n</execute>"
+    },
+    { text: sentence }, // no tags: the loop asks for them once
+    { text: sentence } // the same sentence again: its printed value is the answer
+  ]);
+  await notebookWith(page, 'vowels.ipynb', 'fruit = 3');
+  const sidebar = await openChat(page);
+  await ask(sidebar, 'which of the three fruit words has the most vowels?');
+  await expect(sidebar.getByTestId('codeact-final')).toHaveAttribute(
+    'data-state',
+    'solved',
+    { timeout: 30000 }
+  );
+  const answer = sidebar.getByTestId('codeact-answer');
+  await expect(answer).toContainText("Answer (read from the model's sentence)");
+  await expect(answer.locator('.jp-RenderedMarkdown')).toHaveText('banana');
+  await screenshot(sidebar, testInfo, 'sidebar-answer-from-sentence.png');
+});
