@@ -45,7 +45,7 @@ def listed_functions(tools: str) -> list[str]:
     return list(dict.fromkeys(_LISTED.findall(tools)))
 
 
-def _name(signature: str) -> str:
+def name_of(signature: str) -> str:
     return signature.split("(")[0].strip()
 
 
@@ -65,7 +65,7 @@ def error_hint(outputs: Iterable[Mapping[str, Any]], functions: list[str]) -> st
     if ename in _UNREACHABLE and functions:  # without them, the user's network may be down
         return GUESSED_URL.format(names=names)
     undefined = _UNDEFINED.search(evalue)
-    given = {_name(signature) for signature in functions}
+    given = {name_of(signature) for signature in functions}
     if ename == "NameError" and functions and undefined and undefined[1] not in given:
         return GUESSED_NAME.format(name=undefined[1], names=names)
     return ""

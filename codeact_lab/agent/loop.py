@@ -48,8 +48,9 @@ from .episode import (
     StepKind,
     now,
 )
-from .error_hints import error_hint, listed_functions
+from .error_hints import error_hint, listed_functions, name_of
 from .executor import ExecutionResult, Executor
+from .given_functions import replaced_functions
 from .llm import ChatModel, Completion, LLMError, Sampling
 from .messages import prompt_parts
 from .notebook_view import NotebookContext
@@ -65,6 +66,7 @@ from .prompts import (
     FRESH_START,
     FRESH_START_STEP_BY_STEP,
     FRESH_START_WITH_FUNCTIONS,
+    GIVEN_FUNCTION_REPLACED,
     NOT_RUN_ANSWERED,
     NOT_RUN_REPEATED,
     NOT_RUN_SAME_REPLY,
@@ -244,6 +246,7 @@ class _Run:
         # A follow-up keeps the system prompt the episode began with: one conversation.
         self.system = episode.system or prompt.render(tools=tools, context=context)
         self.functions = listed_functions(tools)  # named in the hint after a guessed name
+        self.function_names = [name_of(f) for f in self.functions]  # never replaced by a value
         self.deadline = time.monotonic() + policy.budget if policy.budget else None
         self._code_answers: dict[str, str] = {}  # action step id -> what final_answer() got
         self._users_final_answer = False  # an action found the user's own final_answer
@@ -525,6 +528,12 @@ class _Run:
             if format_error is not None and not halted:
                 yield self._format_error(step, format_error, ran)
                 continue
+            replaced = [] if halted else replaced_functions(code, self.function_names)
+            if replaced:  # the function would be gone from the kernel: not run
+                yield self._not_run_error(
+                    step, "GivenFunctionReplaced", self._replaced(replaced), ran
+                )
+                continue
             if halted:
                 yield ep.event(
                     EventType.ACTION_FINISHED, step_id=step.id, status=ActionStatus.SKIPPED.value
@@ -549,11 +558,23 @@ class _Run:
 
     def _format_error(self, step: Step, message: str, ran: _Ran) -> Event:
         """An action its mode could not turn into code: it fails without running."""
+        return self._not_run_error(step, "ActionFormatError", f"ActionFormatError: {message}", ran)
+
+    def _replaced(self, names: list[str]) -> str:
+        listed = {name_of(f): f for f in self.functions}
+        return GIVEN_FUNCTION_REPLACED.format(
+            names=" and ".join(f"`{n}`" for n in names),
+            signatures=", ".join(listed[n] for n in names),
+            example=f"`{names[0]}_result`",
+        )
+
+    def _not_run_error(self, step: Step, ename: str, message: str, ran: _Ran) -> Event:
+        """An action that fails without running, with ``message`` as what it shows."""
         error = {
             "output_type": "error",
-            "ename": "ActionFormatError",
+            "ename": ename,
             "evalue": message,
-            "traceback": [f"ActionFormatError: {message}"],
+            "traceback": [message],
         }
         ran.results.append((step, ExecutionResult(ActionStatus.ERROR, outputs=[error])))
         ran.failed = True

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-PROMPT_VERSION = "codeact-lab/13"
+PROMPT_VERSION = "codeact-lab/14"
 
 SYSTEM_PROMPT = """\
 You are a helpful assistant with an interactive Python (Jupyter) environment. \
@@ -64,6 +64,13 @@ FORMAT_REMINDER = (
 EMPTY_REPLY = (
     "Your reply was empty. Write Python code between <execute> and </execute> to go on, "
     "or give the answer between <solution> and </solution>."
+)
+
+# An action that would bind a given function's name to a value (given_functions.py).
+GIVEN_FUNCTION_REPLACED = (
+    "Not run: this code assigns to {names}, given to you as {signatures}. After it, {names} "
+    "would no longer be that function, and it could not be called again. Keep that name "
+    "for the function: give the value another name (for example {example}), and run it."
 )
 
 TRUNCATED_ACTION = (

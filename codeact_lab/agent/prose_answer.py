@@ -6,8 +6,9 @@ sentence again, which the loop then takes as its answer. The value is in the sen
 and in the output of the code that computed it; a person reading both sees it at once.
 This finds it the same way, and only when there is no doubt: the sentence's words that
 the output printed and the request did not say (those are the question, not the answer)
-must form one run of adjacent words, found as a whole in the output. Anything else (two
-such runs, none, a value the output never showed) keeps the sentence.
+must form one run of adjacent words, found as a whole in the output, where the output
+shows it as a value. Anything else (two such runs, none, a value the output never showed,
+a word of the output's own sentences) keeps the sentence.
 """
 
 from __future__ import annotations
@@ -49,7 +50,18 @@ def value_in_prose(sentence: str, output: str, request: str) -> str | None:
     if len(runs) != 1:
         return None
     value = " ".join(runs[0])
-    return value if value in output else None
+    return value if value in output and _printed_as_a_value(value, output) else None
+
+
+def _printed_as_a_value(value: str, output: str) -> bool:
+    """Whether the output shows ``value`` as a value, not as a word of its own prose: a
+    number, a code or a date is; a plain word only on a line of its own or in quotes (a
+    str in a list or dict). Seen: "... does not have an office listed on ..." after a page
+    whose text had "on" in it."""
+    if not value.replace(" ", "").isalpha():
+        return True
+    lines = {line.strip() for line in output.splitlines()}
+    return value in lines or f"'{value}'" in output or f'"{value}"' in output
 
 
 def answer_from_prose(episode: Episode, sentence: str) -> str | None:
