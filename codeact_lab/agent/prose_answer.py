@@ -20,9 +20,9 @@ from .episode import ActionStatus, Episode, StepKind
 from .observation import render_outputs
 from .repetition import since_request
 
-# A value as it is written: a number (1,042.0 is two here, and then two runs: no value),
-# a word, a date, an identifier, a protein "MANG*", a share "50%"; not the sentence's
-# punctuation or a currency sign before a number.
+# A value as it is written: a number, a word, a date, an identifier, a protein "MANG*", a
+# share "50%"; not the sentence's punctuation or a currency sign before a number. A word
+# that holds two ("1,042.0" is 1 and 042.0) names none.
 _VALUE = re.compile(r"[\w*%+\-/:.]*[\w*%]")
 _WORD = re.compile(r"\S+")
 
