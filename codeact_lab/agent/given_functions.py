@@ -41,9 +41,11 @@ def _bound_here(tree: ast.AST) -> Iterator[str]:
 
 def replaced_functions(code: str, names: Iterable[str]) -> list[str]:
     """The given function names ``code`` would bind to something else, in order."""
+    given = set(names)
+    if not given:  # most notebooks list no tools: no parse on every action
+        return []
     try:
         tree = ast.parse(code)
     except SyntaxError:
         return []  # the kernel says what is wrong with it
-    given = set(names)
     return list(dict.fromkeys(name for name in _bound_here(tree) if name in given))

@@ -246,7 +246,7 @@ class _Run:
         # A follow-up keeps the system prompt the episode began with: one conversation.
         self.system = episode.system or prompt.render(tools=tools, context=context)
         self.functions = listed_functions(tools)  # named in the hint after a guessed name
-        self.function_names = [name_of(f) for f in self.functions]  # never replaced by a value
+        self.given = {name_of(f): f for f in self.functions}  # never replaced by a value
         self.deadline = time.monotonic() + policy.budget if policy.budget else None
         self._code_answers: dict[str, str] = {}  # action step id -> what final_answer() got
         self._users_final_answer = False  # an action found the user's own final_answer
@@ -528,7 +528,7 @@ class _Run:
             if format_error is not None and not halted:
                 yield self._format_error(step, format_error, ran)
                 continue
-            replaced = [] if halted else replaced_functions(code, self.function_names)
+            replaced = [] if halted else replaced_functions(code, self.given)
             if replaced:  # the function would be gone from the kernel: not run
                 yield self._not_run_error(
                     step, "GivenFunctionReplaced", self._replaced(replaced), ran
@@ -561,10 +561,9 @@ class _Run:
         return self._not_run_error(step, "ActionFormatError", f"ActionFormatError: {message}", ran)
 
     def _replaced(self, names: list[str]) -> str:
-        listed = {name_of(f): f for f in self.functions}
         return GIVEN_FUNCTION_REPLACED.format(
             names=" and ".join(f"`{n}`" for n in names),
-            signatures=", ".join(listed[n] for n in names),
+            signatures=", ".join(self.given[n] for n in names),
             example=f"`{names[0]}_result`",
         )
 
